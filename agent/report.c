@@ -1,0 +1,281 @@
+/* agent/report.c: builds the queue records of a cycle. It owns the open
+ * queues of one target for the length of a cycle; what goes into a record
+ * is decided here, how it is stored is queue.c's. */
+#include "report.h"
+
+#include <string.h>
+
+#include "log.h"
+#include "queue.h"
+#include "runner.h"
+
+#define DBK_MAX_QUEUES 8
+
+struct dbk_report {
+	const struct dbk_config *cfg;
+	const struct dbk_target *target;
+	unsigned n;
+	struct dbk_queue *q[DBK_MAX_QUEUES];
+};
+
+static const char *queue_of(const struct dbk_policy *p)
+{
+	return p != NULL && p->queue != NULL ? p->queue : "reports";
+}
+
+static struct dbk_queue *find_queue(struct dbk_report *r, const char *name)
+{
+	struct dbk_err e = { 0 };
+	struct dbk_queue *q = NULL;
+
+	for (unsigned i = 0; i < r->n; i++)
+		if (strcmp(dbk_queue_name(r->q[i]), name) == 0)
+			return r->q[i];
+	if (r->n == DBK_MAX_QUEUES)
+		return r->q[0];
+	if ((q = dbk_queue_open(r->cfg->queue_dir, name, &e)) == NULL) {
+		dbk_log(LOG_ERR, r->target, "report queue %s: %s", name, e.msg);
+		return NULL;
+	}
+	return r->q[r->n++] = q;
+}
+
+struct dbk_report *dbk_report_open(const struct dbk_config *cfg,
+                                   const struct dbk_target *t)
+{
+	struct dbk_report *r = dbk_xcalloc(1, sizeof *r);
+
+	r->cfg = cfg;
+	r->target = t;
+	return r;
+}
+
+void dbk_report_close(struct dbk_report *r)
+{
+	if (r == NULL)
+		return;
+	for (unsigned i = 0; i < r->n; i++)
+		dbk_queue_close(r->q[i]);
+	free(r);
+}
+
+static const struct dbk_policy *first_policy(const struct dbk_target *t)
+{
+	return t->n_policies > 0 ? t->policies[0] : NULL;
+}
+
+/* Writes rec (stealing it) to the policy's queue. */
+static void put(struct dbk_report *r, const struct dbk_policy *p, json_t *rec)
+{
+	struct dbk_queue *q = find_queue(r, queue_of(p ? p : first_policy(r->target)));
+	struct dbk_err e = { 0 };
+
+	if (q != NULL && dbk_queue_put(q, rec, &e) == -1)
+		dbk_log(LOG_ERR, r->target, "record not written: %s", e.msg);
+	json_decref(rec);
+}
+
+static json_t *new_record(struct dbk_report *r, const struct dbk_policy *p,
+                          int kind)
+{
+	struct dbk_queue *q = find_queue(r, queue_of(p ? p : first_policy(r->target)));
+
+	if (q == NULL)
+		return NULL;
+	return dbk_record_new(q, kind, r->target->name, p ? p->name : NULL);
+}
+
+static json_t *str_or_null(const char *s)
+{
+	return s != NULL ? json_string(s) : json_null();
+}
+
+json_t *dbk_report_finding_json(const struct dbk_finding *f)
+{
+	return json_pack("{s:o, s:s, s:o, s:o, s:o, s:o}",
+	                 "category", str_or_null(f->category),
+	                 "severity", dbk_severity_name(f->severity),
+	                 "object", str_or_null(f->object),
+	                 "title", str_or_null(f->title),
+	                 "evidence", str_or_null(f->evidence),
+	                 "recommendation", str_or_null(f->recommendation));
+}
+
+static const char *action_kind_name(int kind)
+{
+	switch (kind) {
+	case DBK_A_DROP_TABLES: return "drop_tables";
+	case DBK_A_REBUILD_INDEX: return "rebuild_index";
+	case DBK_A_DROP_INDEX: return "drop_index";
+	case DBK_A_PURGE_ROWS: return "purge_rows";
+	case DBK_A_PURGE_SERVER_LOGS: return "purge_server_logs";
+	case DBK_A_ANALYZE: return "analyze";
+	}
+	return "?";
+}
+
+static const char *obj_status_name(int s)
+{
+	static const char *const names[] = { "pending", "done", "skipped_locked",
+	                                     "skipped_changed", "failed" };
+
+	return s >= 0 && (size_t)s < DBK_NELEM(names) ? names[s] : "?";
+}
+
+static json_t *objects_json(const struct dbk_plan_action *a,
+                            const struct dbk_action_result *res)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; i < a->act.n_objects; i++) {
+		const struct dbk_object *o = &a->act.objects[i];
+		json_t *j = json_pack("{s:o, s:s}", "schema", str_or_null(o->schema),
+		                      "name", o->name);
+
+		if (o->id != 0)
+			json_object_set_new(j, "id", json_integer((json_int_t)o->id));
+		if (res != NULL && res->out.status != NULL)
+			json_object_set_new(j, "status", json_string(
+				obj_status_name(res->out.status[i])));
+		json_array_append_new(arr, j);
+	}
+	return arr;
+}
+
+json_t *dbk_report_action_json(const struct dbk_plan_action *a,
+                               const struct dbk_action_result *res)
+{
+	json_t *j = json_pack("{s:s, s:s, s:o, s:o, s:b, s:b, s:I, s:o}",
+	                      "category", dbk_task_name(a->task),
+	                      "action", action_kind_name(a->act.kind),
+	                      "statement", str_or_null(a->sql),
+	                      "reason", str_or_null(a->reason),
+	                      "dry_run", a->dry_run, "carried", a->carried,
+	                      "bytes", (json_int_t)a->bytes,
+	                      "objects", objects_json(a, res));
+
+	if (res != NULL) {
+		json_object_set_new(j, "outcome", json_string(dbk_outcome_name(res->outcome)));
+		json_object_set_new(j, "duration_ms", json_integer(res->duration_ms));
+		json_object_set_new(j, "rows", json_integer(res->out.rows));
+		json_object_set_new(j, "bytes_before", json_integer(res->out.bytes_before));
+		json_object_set_new(j, "bytes_after", json_integer(res->out.bytes_after));
+		if (res->out.note[0] != '\0')
+			json_object_set_new(j, "note", json_string(res->out.note));
+		if (res->error[0] != '\0')
+			json_object_set_new(j, "error", json_string(res->error));
+	}
+	return j;
+}
+
+/* Copies every key of src into dst (dst keeps its own). */
+static void merge(json_t *dst, json_t *src)
+{
+	if (dst != NULL && src != NULL)
+		json_object_update_missing(dst, src);
+	json_decref(src);
+}
+
+void dbk_report_findings(struct dbk_report *r, const struct dbk_cycle *c)
+{
+	if (r == NULL || c->plan == NULL)
+		return;
+	for (unsigned i = 0; i < c->plan->n_findings; i++) {
+		const struct dbk_finding *f = &c->plan->findings[i];
+		json_t *rec = new_record(r, f->policy, DBK_REC_FINDING);
+
+		if (rec == NULL)
+			continue;
+		merge(rec, dbk_report_finding_json(f));
+		put(r, f->policy, rec);
+	}
+}
+
+void dbk_report_action(struct dbk_report *r, const struct dbk_cycle *c,
+                       const struct dbk_plan_action *a,
+                       const struct dbk_action_result *res)
+{
+	json_t *rec = NULL;
+	char title[160];
+
+	(void)c;
+	if (r == NULL || (rec = new_record(r, a->policy, DBK_REC_ACTION)) == NULL)
+		return;
+	snprintf(title, sizeof title, "%s: %zu object%s", action_kind_name(a->act.kind),
+	         a->act.n_objects, a->act.n_objects == 1 ? "" : "s");
+	json_object_set_new(rec, "title", json_string(title));
+	json_object_set_new(rec, "severity", json_string(
+		res->outcome == DBK_OUT_FAILED ? "warning" : "info"));
+	merge(rec, dbk_report_action_json(a, res));
+	put(r, a->policy, rec);
+	if (res->outcome == DBK_OUT_FAILED)
+		dbk_log(LOG_ERR, r->target, "%s failed: %s", title, res->error);
+	else
+		dbk_log(LOG_INFO, r->target, "%s: %s", title,
+		        dbk_outcome_name(res->outcome));
+}
+
+static json_t *tasks_json(const struct dbk_cycle *c)
+{
+	static const char *const states[] = { "off", "due", "not_due",
+	                                      "outside_window", "not_assessed" };
+	json_t *j = json_object();
+
+	if (c->plan == NULL)
+		return j;
+	for (unsigned p = 0; p < c->plan->n_policies; p++) {
+		json_t *pj = json_object();
+
+		for (int t = 0; t < DBK_TASK_COUNT; t++)
+			json_object_set_new(pj, dbk_task_name(t), json_string(
+				states[c->plan->task_state[p][t]]));
+		json_object_set_new(j, c->target->policies[p]->name, pj);
+	}
+	return j;
+}
+
+void dbk_report_run(struct dbk_report *r, const struct dbk_cycle *c, int mode)
+{
+	json_t *rec = NULL;
+
+	if (r == NULL || (rec = new_record(r, NULL, DBK_REC_RUN)) == NULL)
+		return;
+	json_object_set_new(rec, "mode", json_string(mode == DBK_MODE_ONCE ? "once" : "daemon"));
+	json_object_set_new(rec, "status", json_string(dbk_run_status_name(c->status)));
+	json_object_set_new(rec, "finished", json_boolean(c->status == DBK_RUN_FINISHED));
+	json_object_set_new(rec, "severity", json_string(
+		c->status == DBK_RUN_FAILED ? "warning" : "info"));
+	json_object_set_new(rec, "title", json_string(dbk_run_status_name(c->status)));
+	json_object_set_new(rec, "duration_ms", json_integer(c->duration_ms));
+	json_object_set_new(rec, "counts", json_pack("{s:i,s:i,s:i,s:i,s:i,s:i,s:i}",
+		"actions", c->plan ? (int)c->plan->n_actions : 0,
+		"done", (int)c->n_done, "dry_run", (int)c->n_dry,
+		"partial", (int)c->n_partial, "skipped", (int)c->n_skipped,
+		"failed", (int)c->n_failed, "carried", (int)c->n_carried));
+	json_object_set_new(rec, "tasks", tasks_json(c));
+	if (c->have_info)
+		json_object_set_new(rec, "server", json_pack("{s:s,s:s,s:I}",
+			"flavour", c->info.flavour, "version", c->info.version,
+			"db_size_bytes", (json_int_t)c->info.db_size_bytes));
+	if (c->error[0] != '\0')
+		json_object_set_new(rec, "error", json_string(c->error));
+	put(r, NULL, rec);
+}
+
+void dbk_report_metrics(struct dbk_report *r, json_t *values,
+                        const struct dbk_server_info *info)
+{
+	json_t *rec = NULL;
+
+	if (r == NULL || (rec = new_record(r, NULL, DBK_REC_METRICS)) == NULL) {
+		json_decref(values);
+		return;
+	}
+	json_object_set_new(rec, "title", json_string("metrics"));
+	json_object_set_new(rec, "values", values);
+	if (info != NULL)
+		json_object_set_new(rec, "server", json_pack("{s:s,s:s,s:I}",
+			"flavour", info->flavour, "version", info->version,
+			"db_size_bytes", (json_int_t)info->db_size_bytes));
+	put(r, NULL, rec);
+}

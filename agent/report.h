@@ -1,0 +1,36 @@
+/* agent/report.h: turns what a cycle found and did into report-queue
+ * records (findings, actions, the run record, metrics). Each policy names
+ * its queue; records without a policy go to the first policy's queue. A
+ * record that cannot be written is logged, never fatal to the cycle. */
+#ifndef DBK_REPORT_H
+#define DBK_REPORT_H
+
+#include <jansson.h>
+
+#include "config.h"
+#include "planner.h"
+
+struct dbk_cycle;
+struct dbk_action_result;
+struct dbk_report;
+
+/* NULL-safe everywhere: a NULL report (plan mode) records nothing. */
+struct dbk_report *dbk_report_open(const struct dbk_config *cfg,
+                                   const struct dbk_target *target);
+void dbk_report_close(struct dbk_report *r);
+
+void dbk_report_findings(struct dbk_report *r, const struct dbk_cycle *c);
+void dbk_report_action(struct dbk_report *r, const struct dbk_cycle *c,
+                       const struct dbk_plan_action *a,
+                       const struct dbk_action_result *res);
+void dbk_report_run(struct dbk_report *r, const struct dbk_cycle *c, int mode);
+/* Takes ownership of values (a JSON array of metric objects). */
+void dbk_report_metrics(struct dbk_report *r, json_t *values,
+                        const struct dbk_server_info *info);
+
+/* The JSON of one action/finding as reported, shared with `plan --json`. */
+json_t *dbk_report_action_json(const struct dbk_plan_action *a,
+                               const struct dbk_action_result *res);
+json_t *dbk_report_finding_json(const struct dbk_finding *f);
+
+#endif

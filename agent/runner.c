@@ -1,0 +1,412 @@
+/* agent/runner.c: one housekeeping cycle on one target. It observes through
+ * the driver, asks the planner what to do, has the driver render each
+ * statement, then executes exactly those statements in order until the
+ * budget or a stop request ends the run. It decides nothing itself: every
+ * choice is the planner's; reporting is report.c's. */
+#include "runner.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "driver_loader.h"
+#include "log.h"
+#include "report.h"
+#include "state.h"
+
+const char *dbk_run_status_name(int s)
+{
+	static const char *const names[] = { "finished", "stopped_budget",
+	                                     "stopped", "busy", "failed" };
+
+	return s >= 0 && (size_t)s < DBK_NELEM(names) ? names[s] : "?";
+}
+
+const char *dbk_outcome_name(int o)
+{
+	static const char *const names[] = { "none", "done", "dry-run", "partial",
+	                                     "skipped", "failed", "carried" };
+
+	return o >= 0 && (size_t)o < DBK_NELEM(names) ? names[o] : "?";
+}
+
+void dbk_inflight_init(struct dbk_inflight *f)
+{
+	pthread_mutex_init(&f->mu, NULL);
+	f->drv = NULL;
+	f->conn = NULL;
+}
+
+void dbk_inflight_cancel(struct dbk_inflight *f)
+{
+	pthread_mutex_lock(&f->mu);
+	if (f->drv != NULL && f->conn != NULL)
+		f->drv->cancel(f->conn);
+	pthread_mutex_unlock(&f->mu);
+}
+
+static void inflight_set(struct dbk_inflight *f, const struct dbk_driver *drv,
+                         struct dbk_conn *conn)
+{
+	if (f == NULL)
+		return;
+	pthread_mutex_lock(&f->mu);
+	f->drv = drv;
+	f->conn = conn;
+	pthread_mutex_unlock(&f->mu);
+}
+
+static bool stop_requested(const struct dbk_run_opts *o)
+{
+	return o->stop != NULL && atomic_load(o->stop);
+}
+
+int dbk_runner_connect(const struct dbk_config *cfg,
+                       const struct dbk_target *t,
+                       const struct dbk_driver **drvp, struct dbk_conn **conn,
+                       struct dbk_err *err)
+{
+	const struct dbk_driver *drv = dbk_driver_load(dbk_driver_dir(cfg),
+	                                               t->driver, err);
+	struct dbk_kv *kv = NULL;
+	struct dbk_host host = { dbk_log_host_cb, (void *)t };
+	struct dbk_open_args args = { 0 };
+	char *password = NULL;
+	int rc = -1;
+
+	if (drv == NULL)
+		return -1;
+	if (t->password_file != NULL &&
+	    dbk_read_password_file(t->password_file, &password, err) == -1)
+		goto out;
+	kv = dbk_xcalloc(t->n_options ? t->n_options : 1, sizeof *kv);
+	for (unsigned i = 0; i < t->n_options; i++) {
+		kv[i].key = t->options[i].key;
+		kv[i].value = t->options[i].value;
+	}
+	args.target = t->name;
+	args.options = kv;
+	args.n_options = t->n_options;
+	args.password = password;
+	args.connect_timeout_ms = cfg->connect_timeout_ms;
+	args.idle_tx_timeout_ms = 60000;
+	args.application_name = "dbkeeper";
+	if (drv->open(&args, &host, conn, err) == -1)
+		goto out;
+	*drvp = drv;
+	rc = 0;
+out:
+	if (password != NULL) {
+		explicit_bzero(password, strlen(password));
+		free(password);
+	}
+	free(kv);
+	return rc;
+}
+
+/* One observation kind failed: the cycle goes on without it, and the
+ * planner turns the missing list into a "not assessed" finding. A lost
+ * connection, though, ends the cycle. */
+static bool observe_failed(struct dbk_cycle *c, const char *what,
+                           const struct dbk_err *e)
+{
+	dbk_log(LOG_WARNING, c->target, "%s not assessed: %s", what, e->msg);
+	return e->code == DBK_E_CONNECT || e->code == DBK_E_CANCELLED;
+}
+
+static int64_t observe_timeout(const struct dbk_target *t)
+{
+	int64_t ms = 0;
+
+	for (unsigned i = 0; i < t->n_policies; i++)
+		if (ms == 0 || t->policies[i]->budget.observe_timeout_ms < ms)
+			ms = t->policies[i]->budget.observe_timeout_ms;
+	return ms ? ms : 30000;
+}
+
+static int observe(struct dbk_cycle *c, struct dbk_conn *conn)
+{
+	const struct dbk_driver *d = c->drv;
+	int64_t tmo = observe_timeout(c->target);
+	struct dbk_err e = { 0 };
+
+	if (d->server_info(conn, &c->info, &e) == -1) {
+		snprintf(c->error, sizeof c->error, "server info: %s", e.msg);
+		return -1;
+	}
+	c->have_info = true;
+	if (d->list_tables(conn, tmo, &c->tables, &e) == -1 &&
+	    observe_failed(c, "tables", &e))
+		goto lost;
+	if (d->list_indexes(conn, tmo, &c->indexes, &e) == -1 &&
+	    observe_failed(c, "indexes", &e))
+		goto lost;
+	if (d->list_server_logs(conn, tmo, &c->logfiles, &e) == -1 &&
+	    observe_failed(c, "server logs", &e))
+		goto lost;
+	return 0;
+lost:
+	snprintf(c->error, sizeof c->error, "observation: %s", e.msg);
+	return -1;
+}
+
+/* The driver renders every statement before anything runs, so `plan`
+ * prints exactly what `once` executes. */
+static int render_all(struct dbk_cycle *c, struct dbk_conn *conn)
+{
+	struct dbk_plan *p = c->plan;
+
+	for (unsigned i = 0; i < p->n_actions; i++) {
+		struct dbk_plan_action *a = &p->actions[i];
+		struct dbk_err e = { 0 };
+		char *sql = NULL;
+
+		if (c->drv->render(conn, &a->act, &sql, &e) == -1) {
+			snprintf(c->error, sizeof c->error, "render: %s", e.msg);
+			return -1;
+		}
+		a->sql = dbk_xstrdup(sql);
+		a->act.sql = a->sql;
+		c->drv->free_string(sql);
+	}
+	return 0;
+}
+
+typedef int (*action_op)(struct dbk_conn *, const struct dbk_action *,
+                         struct dbk_outcome *, struct dbk_err *);
+
+static action_op op_for(const struct dbk_driver *d, int kind)
+{
+	switch (kind) {
+	case DBK_A_DROP_TABLES: return d->drop_tables;
+	case DBK_A_REBUILD_INDEX: return d->rebuild_index;
+	case DBK_A_DROP_INDEX: return d->drop_index;
+	case DBK_A_PURGE_ROWS: return d->purge_rows;
+	case DBK_A_PURGE_SERVER_LOGS: return d->purge_server_logs;
+	case DBK_A_ANALYZE: return d->analyze;
+	}
+	return NULL;
+}
+
+/* Classifies a finished action from the per-object statuses. */
+static int classify(const struct dbk_plan_action *a,
+                    const struct dbk_action_result *r)
+{
+	size_t done = 0, skipped = 0;
+
+	for (size_t i = 0; i < a->act.n_objects; i++) {
+		if (r->out.status[i] == DBK_OBJ_DONE)
+			done++;
+		else if (r->out.status[i] != DBK_OBJ_PENDING)
+			skipped++;
+	}
+	if (r->out.stopped_early || (done > 0 && skipped > 0))
+		return DBK_OUT_PARTIAL;
+	if (skipped > 0 && done == 0)
+		return DBK_OUT_SKIPPED;
+	return DBK_OUT_DONE;
+}
+
+static void execute_one(struct dbk_cycle *c, struct dbk_conn *conn,
+                        struct dbk_plan_action *a, struct dbk_action_result *r,
+                        int64_t deadline_mono)
+{
+	action_op op = op_for(c->drv, a->act.kind);
+	struct dbk_err e = { 0 };
+	int64_t t0 = dbk_monotonic_ms();
+
+	a->act.deadline_ms = deadline_mono;
+	if (a->dry_run) {
+		r->outcome = DBK_OUT_DRY_RUN;
+		return;
+	}
+	if (op == NULL) {
+		r->outcome = DBK_OUT_FAILED;
+		snprintf(r->error, sizeof r->error, "driver has no op for action");
+		return;
+	}
+	if (op(conn, &a->act, &r->out, &e) == -1) {
+		r->outcome = e.code == DBK_E_LOCK_TIMEOUT ? DBK_OUT_SKIPPED
+		                                          : DBK_OUT_FAILED;
+		snprintf(r->error, sizeof r->error, "%s", e.msg);
+	} else {
+		r->outcome = classify(a, r);
+	}
+	r->duration_ms = dbk_monotonic_ms() - t0;
+}
+
+static void count_outcome(struct dbk_cycle *c, int outcome)
+{
+	switch (outcome) {
+	case DBK_OUT_DONE: c->n_done++; break;
+	case DBK_OUT_DRY_RUN: c->n_dry++; break;
+	case DBK_OUT_PARTIAL: c->n_partial++; break;
+	case DBK_OUT_SKIPPED: c->n_skipped++; break;
+	case DBK_OUT_FAILED: c->n_failed++; break;
+	case DBK_OUT_CARRIED: c->n_carried++; break;
+	}
+}
+
+/* Runs the plan in order. What the budget, the window or a stop request
+ * leaves undone is marked carried, and planned first next time. */
+static void execute(struct dbk_cycle *c, struct dbk_conn *conn,
+                    const struct dbk_run_opts *o, struct dbk_report *rep)
+{
+	struct dbk_plan *p = c->plan;
+	int64_t now = p->now, mono = dbk_monotonic_ms();
+	int64_t deadline = p->deadline > now ? mono + (p->deadline - now) * 1000
+	                                      : 0;
+
+	c->results = dbk_xcalloc(p->n_actions ? p->n_actions : 1,
+	                         sizeof *c->results);
+	for (unsigned i = 0; i < p->n_actions; i++) {
+		struct dbk_plan_action *a = &p->actions[i];
+		struct dbk_action_result *r = &c->results[i];
+
+		r->out.status = dbk_xcalloc(a->act.n_objects ? a->act.n_objects : 1, 1);
+		if (stop_requested(o)) {
+			r->outcome = DBK_OUT_CARRIED;
+			c->status = DBK_RUN_STOPPED;
+		} else if (!a->dry_run && deadline != 0 &&
+		           dbk_monotonic_ms() >= deadline) {
+			r->outcome = DBK_OUT_CARRIED;
+			c->status = DBK_RUN_STOPPED_BUDGET;
+		} else {
+			execute_one(c, conn, a, r, deadline);
+			if (r->out.stopped_early && c->status == DBK_RUN_FINISHED)
+				c->status = stop_requested(o) ? DBK_RUN_STOPPED
+				                              : DBK_RUN_STOPPED_BUDGET;
+		}
+		count_outcome(c, r->outcome);
+		dbk_report_action(rep, c, a, r);
+	}
+}
+
+static void remember(struct dbk_cycle *c, struct dbk_state *st)
+{
+	struct dbk_plan *p = c->plan;
+	const char **keys = dbk_xcalloc(p->n_actions + 1, sizeof *keys);
+	unsigned n = 0;
+
+	if (c->tables != NULL)
+		dbk_state_observe_tables(st, c->tables, p->now);
+	for (unsigned i = 0; i < p->n_actions; i++)
+		if (c->results[i].outcome == DBK_OUT_CARRIED ||
+		    c->results[i].out.stopped_early)
+			keys[n++] = p->actions[i].key;
+	dbk_state_set_carried(st, keys, n);
+	free(keys);
+	/* A task counts as run when it was due, even if part of it was
+	 * carried: the carried actions go first next time anyway. */
+	for (unsigned pi = 0; pi < p->n_policies; pi++)
+		for (int t = 0; t < DBK_TASK_COUNT; t++)
+			if (p->task_state[pi][t] == DBK_TS_DUE)
+				dbk_state_set_last_run(st, c->target->policies[pi]->name,
+				                       dbk_task_name(t), p->now);
+}
+
+static void plan_and_run(struct dbk_cycle *c, struct dbk_conn *conn,
+                         const struct dbk_config *cfg,
+                         const struct dbk_run_opts *o, struct dbk_report *rep)
+{
+	struct dbk_observation obs = { &c->info, c->tables, c->indexes,
+	                               c->logfiles };
+	struct dbk_err e = { 0 };
+	struct dbk_state *st = dbk_state_load(cfg->state_dir, c->target->name, &e);
+
+	if (st == NULL) {
+		c->status = DBK_RUN_FAILED;
+		snprintf(c->error, sizeof c->error, "state: %s", e.msg);
+		return;
+	}
+	if (e.msg[0] != '\0')
+		dbk_log(LOG_WARNING, c->target, "%s", e.msg);
+	c->plan = dbk_plan_make(c->target, &obs, st, dbk_now(),
+	                        o->mode != DBK_MODE_DAEMON);
+	if (render_all(c, conn) == -1) {
+		c->status = DBK_RUN_FAILED;
+		goto out;
+	}
+	if (o->mode == DBK_MODE_PLAN)
+		goto out; /* plan changes nothing, not even the state file */
+	dbk_report_findings(rep, c);
+	execute(c, conn, o, rep);
+	remember(c, st);
+	if (dbk_state_save(st, &e) == -1)
+		dbk_log(LOG_ERR, c->target, "state not saved: %s", e.msg);
+out:
+	dbk_state_free(st);
+}
+
+static void cycle_on_conn(struct dbk_cycle *c, struct dbk_conn *conn,
+                          const struct dbk_config *cfg,
+                          const struct dbk_run_opts *o, struct dbk_report *rep)
+{
+	struct dbk_err e = { 0 };
+	bool got = false;
+
+	if (c->drv->lock(conn, &got, &e) == -1) {
+		c->status = DBK_RUN_FAILED;
+		snprintf(c->error, sizeof c->error, "lock: %s", e.msg);
+		return;
+	}
+	if (!got) {
+		c->status = DBK_RUN_BUSY;
+		dbk_log(LOG_NOTICE, c->target,
+		        "busy: another agent is working on this database; skipping");
+		return;
+	}
+	if (observe(c, conn) == -1)
+		c->status = DBK_RUN_FAILED;
+	else
+		plan_and_run(c, conn, cfg, o, rep);
+	if (c->drv->unlock(conn, &e) == -1)
+		dbk_log(LOG_WARNING, c->target, "unlock: %s", e.msg);
+}
+
+struct dbk_cycle *dbk_cycle_run(const struct dbk_config *cfg,
+                                const struct dbk_target *t,
+                                const struct dbk_run_opts *o)
+{
+	struct dbk_cycle *c = dbk_xcalloc(1, sizeof *c);
+	struct dbk_report *rep = NULL;
+	struct dbk_conn *conn = NULL;
+	struct dbk_err e = { 0 };
+
+	c->target = t;
+	c->started_ms = dbk_now_ms();
+	if (o->mode != DBK_MODE_PLAN)
+		rep = dbk_report_open(cfg, t);
+	if (dbk_runner_connect(cfg, t, &c->drv, &conn, &e) == -1) {
+		c->status = DBK_RUN_FAILED;
+		snprintf(c->error, sizeof c->error, "%s", e.msg);
+	} else {
+		inflight_set(o->inflight, c->drv, conn);
+		cycle_on_conn(c, conn, cfg, o, rep);
+		inflight_set(o->inflight, NULL, NULL);
+		c->drv->close(conn);
+	}
+	c->duration_ms = dbk_now_ms() - c->started_ms;
+	if (c->status == DBK_RUN_FAILED)
+		dbk_log(LOG_ERR, t, "cycle failed: %s", c->error);
+	dbk_report_run(rep, c, o->mode);
+	dbk_report_close(rep);
+	return c;
+}
+
+void dbk_cycle_free(struct dbk_cycle *c)
+{
+	if (c == NULL)
+		return;
+	if (c->drv != NULL) {
+		c->drv->free_tables(c->tables);
+		c->drv->free_indexes(c->indexes);
+		c->drv->free_logfiles(c->logfiles);
+	}
+	if (c->results != NULL && c->plan != NULL)
+		for (unsigned i = 0; i < c->plan->n_actions; i++)
+			free(c->results[i].out.status);
+	free(c->results);
+	dbk_plan_free(c->plan);
+	free(c);
+}

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# The README demo: scratch PostgreSQL and MariaDB servers, a small messy
+# database on each, then `dbkeeper plan` (what would happen, and why) and
+# `dbkeeper once` (doing it), the report queue, and what is left.
+# Usage: tests/demo.sh BUILD_DIR   (DBK_DEMO_KEEP=1 leaves servers running)
+set -euo pipefail
+build=$(cd "${1:-build}" && pwd)
+src=$(cd "$(dirname "$0")/.." && pwd)
+bin=$build/dbkeeper
+export DBKEEPER_DRIVER_DIR=$build/drivers
+export DBK_SERVERS_DIR=${DBK_SERVERS_DIR:-${TMPDIR:-/tmp}/dbkeeper-demo-servers}
+work=$(mktemp -d "${TMPDIR:-/tmp}/dbkeeper-demo.XXXXXX")
+chmod 755 "$work"
+
+finish() {
+	if [[ -z ${DBK_DEMO_KEEP:-} ]]; then
+		bash "$src/tests/servers.sh" stop >/dev/null 2>&1 || true
+		rm -rf "$work"
+	else
+		echo "servers left running; demo files in $work"
+	fi
+}
+trap finish EXIT
+say() { printf '\n\033[1m### %s\033[0m\n' "$*"; }
+
+say "starting scratch servers (PostgreSQL 15, MariaDB) on loopback"
+bash "$src/tests/servers.sh" start >/dev/null
+eval "$(bash "$src/tests/servers.sh" env)"
+
+say "seeding a messy database 'shop' on each"
+psql -X -q -h "$DBK_PG_HOST" -p "$DBK_PG_PORT" -U "$DBK_PG_USER" -d postgres \
+	-c 'DROP DATABASE IF EXISTS shop WITH (FORCE)' -c 'CREATE DATABASE shop'
+psql -X -q -h "$DBK_PG_HOST" -p "$DBK_PG_PORT" -U "$DBK_PG_USER" -d shop \
+	-f "$src/tests/integration/seed_pg.sql" >/dev/null
+mariadb --protocol=TCP -h "$DBK_MY_HOST" -P "$DBK_MY_PORT" -u "$DBK_MY_USER" \
+	-e 'DROP DATABASE IF EXISTS shop; CREATE DATABASE shop CHARACTER SET utf8mb4'
+mariadb --protocol=TCP -h "$DBK_MY_HOST" -P "$DBK_MY_PORT" -u "$DBK_MY_USER" shop \
+	<"$src/tests/integration/seed_my.sql"
+
+# The demo policy is the shipped one with its destructive parts switched on
+# and no minimum age, so one run shows everything; real policies keep a
+# minimum age and require a table to be idle between two observations.
+mkdir -p "$work/policies"
+cat >"$work/policies/demo.conf" <<'CONF'
+budget = { max_run_time = "10m"; lock_timeout = "2s"; statement_timeout = "5m"; };
+scratch_tables = {
+  dry_run = false;
+  schemas = [ "public", "shop" ];
+  include = [ "tmp_*", "temp_*", "scratch_*", "*_bak_[0-9]*", "*_backup_[0-9]*", "*_old_[0-9]*" ];
+  min_age = "0s"; require_idle = false; tool_leftovers = true;
+};
+log_tables = { dry_run = false;
+  tables = ( { table = "app_log"; time_column = "created_at"; retention = "90d";
+               batch_size = 10000; pause = "10ms"; } ); };
+indexes = { dry_run = false; min_size = "1MB"; min_bloat = 30; drop_invalid = true; };
+statistics = { analyze = true; stale_ratio = 0.1; stale_min_rows = 100; };
+CONF
+cat >"$work/dbkeeper.conf" <<CONF
+state_dir = "$work/state";
+policy_dir = "$work/policies";
+targets = (
+  { name = "shop-pg"; driver = "postgres"; policies = [ "demo" ];
+    connection = { conninfo = "host=$DBK_PG_HOST port=$DBK_PG_PORT user=$DBK_PG_USER dbname=shop"; }; },
+  { name = "shop-my"; driver = "mysql"; policies = [ "demo" ];
+    connection = { host = "$DBK_MY_HOST"; port = $DBK_MY_PORT; user = "$DBK_MY_USER"; database = "shop"; }; }
+);
+CONF
+
+say "dbkeeper check-config"
+"$bin" -c "$work/dbkeeper.conf" check-config
+say "dbkeeper plan   (changes nothing)"
+"$bin" -c "$work/dbkeeper.conf" plan
+say "dbkeeper once   (does exactly that)"
+status=0
+"$bin" -c "$work/dbkeeper.conf" once || status=$?
+say "dbkeeper queue list   (the report queue)"
+"$bin" -c "$work/dbkeeper.conf" queue list
+say "tables left in PostgreSQL (decoys and the real tables survive)"
+psql -X -h "$DBK_PG_HOST" -p "$DBK_PG_PORT" -U "$DBK_PG_USER" -d shop -c '\dt *.*' \
+	| grep -v -e pg_catalog -e information_schema
+say "tables left in MariaDB"
+mariadb --protocol=TCP -h "$DBK_MY_HOST" -P "$DBK_MY_PORT" -u "$DBK_MY_USER" shop -e 'SHOW TABLES'
+exit "$status"

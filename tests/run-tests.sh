@@ -14,7 +14,7 @@ bash "$here/servers.sh" start >/dev/null
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:halt_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 set +e
-(cd "$build" && ctest --output-on-failure -j 2 --timeout 900) 2>&1 | tee "$build/ctest.log"
+(cd "$build" && ctest --output-on-failure --no-label-summary -j 2 --timeout 900) 2>&1 | tee "$build/ctest.log"
 status=${PIPESTATUS[0]}
 set -e
 exit "$status" # the EXIT trap stops the servers silently

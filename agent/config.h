@@ -5,6 +5,7 @@
 #define DBK_CONFIG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "units.h"
@@ -154,6 +155,14 @@ void dbk_policy_clear(struct dbk_policy *p);
 
 const struct dbk_target *dbk_config_target(const struct dbk_config *cfg,
                                            const char *name);
+
+/* For reload: the settings that differ between cur and next but take
+ * effect only after a restart (state_dir, queue_dir, driver_dir,
+ * syslog_facility), joined by ", " into buf (may be NULL). Returns how
+ * many differ; 0 means next can be swapped in completely. */
+unsigned dbk_config_restart_changes(const struct dbk_config *cur,
+                                    const struct dbk_config *next, char *buf,
+                                    size_t len);
 
 /* Checks a target's password file: a regular file, owned by the agent's
  * user or root, not readable or writable by group or others. Reads the

@@ -42,6 +42,7 @@ static const char usage_text[] =
 	"      --json          machine-readable output (plan, once, queue, check-config)\n"
 	"      --syslog        log to syslog even at a terminal (run logs to syslog\n"
 	"                      by itself under systemd)\n"
+	"      --allow-root    let `run` work as root (it refuses by default)\n"
 	"  -h, --help          this help\n"
 	"  -V, --version       print the version\n"
 	"\n"
@@ -54,6 +55,7 @@ struct opts {
 	int verbose;
 	bool json;
 	bool syslog;
+	bool allow_root;
 };
 
 static int usage_error(const char *fmt, ...) DBK_PRINTF(1, 2);
@@ -91,6 +93,7 @@ static int parse_global(int argc, char **argv, struct opts *o, int *next)
 		{ "config", required_argument, NULL, 'c' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "syslog", no_argument, NULL, 's' },
+		{ "allow-root", no_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -103,6 +106,7 @@ static int parse_global(int argc, char **argv, struct opts *o, int *next)
 		case 'c': o->config = optarg; break;
 		case 'v': o->verbose++; break;
 		case 's': o->syslog = true; break;
+		case 'R': o->allow_root = true; break;
 		case 'h': fputs(usage_text, stdout); return 0;
 		case 'V': printf("dbkeeper %s\n", DBK_VERSION); return 0;
 		default:
@@ -148,6 +152,14 @@ static int cmd_run(const struct opts *o, struct dbk_config *cfg)
 	bool service = getenv("NOTIFY_SOCKET") != NULL ||
 	               getenv("INVOCATION_ID") != NULL;
 
+	/* A daemon that drops tables needs no root; running it so by accident
+	 * widens what a bug can break. */
+	if (geteuid() == 0 && !o->allow_root) {
+		fprintf(stderr, "dbkeeper: refusing to run as root; run it as the "
+		        "dbkeeper user, or pass --allow-root\n");
+		dbk_config_free(cfg);
+		return 2;
+	}
 	dbk_log_init(o->syslog || service, cfg->syslog_facility,
 	             o->verbose ? LOG_DEBUG : LOG_INFO);
 	return dbk_sched_run(o->config, cfg);
@@ -192,7 +204,7 @@ static int dispatch(const struct opts *o, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	struct opts o = { DBK_DEFAULT_CONFIG, 0, false, false };
+	struct opts o = { DBK_DEFAULT_CONFIG, 0, false, false, false };
 	int next = 0, rc = 0;
 
 	argc = strip_json(argc, argv, &o.json);

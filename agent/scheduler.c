@@ -284,6 +284,30 @@ static void reap(struct sched *s, bool all)
 	}
 }
 
+static void keep_string(char **next, const char *cur)
+{
+	free(*next);
+	*next = dbk_xstrdup(cur);
+}
+
+/* Directories and the syslog facility are fixed for the life of the
+ * process (the unit's sandbox opens exactly those paths, syslog is opened
+ * once). A reload keeps their old values and says so, never silently. */
+static void keep_restart_settings(const struct dbk_config *cur,
+                                  struct dbk_config *next)
+{
+	char buf[256];
+
+	if (dbk_config_restart_changes(cur, next, buf, sizeof buf) == 0)
+		return;
+	dbk_log(LOG_WARNING, NULL, "changed settings keep their old values until "
+	        "a restart: %s", buf);
+	keep_string(&next->state_dir, cur->state_dir);
+	keep_string(&next->queue_dir, cur->queue_dir);
+	keep_string(&next->driver_dir, cur->driver_dir);
+	next->syslog_facility = cur->syslog_facility;
+}
+
 static void reload(struct sched *s)
 {
 	struct dbk_err e = { 0 };
@@ -302,6 +326,7 @@ static void reload(struct sched *s)
 		dbk_notify("READY=1");
 		return;
 	}
+	keep_restart_settings(s->cur->cfg, cfg);
 	pthread_mutex_lock(&s->mu);
 	old = s->cur;
 	s->cur = ref_new(cfg);

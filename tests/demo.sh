@@ -38,16 +38,17 @@ mariadb --protocol=TCP -h "$DBK_MY_HOST" -P "$DBK_MY_PORT" -u "$DBK_MY_USER" sho
 	<"$src/tests/integration/seed_my.sql"
 
 # The demo policy is the shipped one with its destructive parts switched on
-# and no minimum age, so one run shows everything; real policies keep a
-# minimum age and require a table to be idle between two observations.
+# and a minimum age of two seconds instead of a week, so the demo shows the
+# real safety rule at work: PostgreSQL cannot tell when a table was created,
+# so its age counts from when dbkeeper first saw it, and a table must have
+# seen no writes between two observations before it may be dropped.
 mkdir -p "$work/policies"
 cat >"$work/policies/demo.conf" <<'CONF'
 budget = { max_run_time = "10m"; lock_timeout = "2s"; statement_timeout = "5m"; };
 scratch_tables = {
   dry_run = false;
-  schemas = [ "public", "shop" ];
   include = [ "tmp_*", "temp_*", "scratch_*", "*_bak_[0-9]*", "*_backup_[0-9]*", "*_old_[0-9]*" ];
-  min_age = "0s"; require_idle = false; tool_leftovers = true;
+  min_age = "2s"; require_idle = true; tool_leftovers = true;
 };
 log_tables = { dry_run = false;
   tables = ( { table = "app_log"; time_column = "created_at"; retention = "90d";
@@ -68,10 +69,15 @@ CONF
 
 say "dbkeeper check-config"
 "$bin" -c "$work/dbkeeper.conf" check-config
-say "dbkeeper plan   (changes nothing)"
+say "dbkeeper plan   (first look: changes nothing, not even remembered state)"
 "$bin" -c "$work/dbkeeper.conf" plan
-say "dbkeeper once   (does exactly that)"
+say "dbkeeper once   (runs exactly what plan showed; remembers each table as first seen now)"
 status=0
+"$bin" -c "$work/dbkeeper.conf" once || status=$?
+sleep 3 # the demo policy's min_age is 2s
+say "dbkeeper plan   (second look: scratch tables are now old enough and idle)"
+"$bin" -c "$work/dbkeeper.conf" plan
+say "dbkeeper once"
 "$bin" -c "$work/dbkeeper.conf" once || status=$?
 say "dbkeeper queue list   (the report queue)"
 "$bin" -c "$work/dbkeeper.conf" queue list

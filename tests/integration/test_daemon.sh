@@ -10,13 +10,19 @@ pg "$PG_DB" -c "CREATE TABLE tmp_daemon_1 (id int)"
 
 mkdir -p "$WORK/policies"
 cat >"$WORK/policies/p.conf" <<'CONF'
-scratch_tables = { include = [ "tmp_*" ]; min_age = "0s"; require_idle = false;
+scratch_tables = { include = [ "tmp_*" ]; min_age = "1s"; require_idle = false;
                    dry_run = true; interval = "1h"; };
 statistics = { analyze = false; metrics_interval = "1h"; };
 CONF
 write_main_config '"p"'
 log=$WORK/daemon.log
-"$DBK_BIN" -c "$WORK/dbkeeper.conf" run 2>"$log" &
+if [[ $(id -u) == 0 ]]; then
+	dbk -c "$WORK/dbkeeper.conf" run
+	assert_eq 2 "$RC" "run refuses root without --allow-root"
+	assert_contains "$OUT" "refusing to run as root" "says why"
+	root_flag=--allow-root
+fi
+"$DBK_BIN" -c "$WORK/dbkeeper.conf" ${root_flag:-} run 2>"$log" &
 pid=$!
 
 has_log() { grep -qF -- "$1" "$log"; }

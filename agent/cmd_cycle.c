@@ -29,10 +29,13 @@ static void put_escaped(FILE *f, const char *s)
 
 static void print_objects(FILE *f, const struct dbk_plan_action *a)
 {
+	bool index = a->act.kind == DBK_A_REBUILD_INDEX ||
+	             a->act.kind == DBK_A_DROP_INDEX;
+
 	for (size_t i = 0; i < a->act.n_objects; i++) {
 		const struct dbk_object *o = &a->act.objects[i];
 
-		fputs(i ? ", " : " ", f);
+		fputs(i == 0 ? " " : index ? " on table " : ", ", f);
 		if (o->schema != NULL) {
 			put_escaped(f, o->schema);
 			fputc('.', f);

@@ -829,9 +829,12 @@ static void index_action(struct planner *pl, const struct dbk_policy *p,
                          int kind, const struct index_cand *c, char *reason)
 {
 	struct dbk_plan_action *a = action_new(pl, p, DBK_TASK_INDEXES, kind,
-	    p->indexes.dry_run, 1);
+	    p->indexes.dry_run, 2);
 
+	/* The table goes along: MySQL index names are unique only per table,
+	 * and every driver re-checks that the index still belongs to it. */
 	object_set(&a->objs[0], c->ix->schema, c->ix->name, c->ix->id);
+	object_set(&a->objs[1], c->ix->schema, c->ix->table, c->ix->table_id);
 	a->act.rebuild_method = p->indexes.rebuild_method;
 	a->carried = c->carried;
 	a->key = dbk_xstrdup(c->key);

@@ -163,8 +163,9 @@ struct dbk_server_info {
 
 enum dbk_action_kind {
 	DBK_A_DROP_TABLES = 1,   /* objects: the tables, dropped together */
-	DBK_A_REBUILD_INDEX,     /* objects[0]: the index */
-	DBK_A_DROP_INDEX,        /* objects[0]: an invalid or leftover index */
+	DBK_A_REBUILD_INDEX,     /* objects[0]: the index, objects[1]: its table */
+	DBK_A_DROP_INDEX,        /* objects[0]: an invalid or leftover index,
+	                          * objects[1]: its table */
 	DBK_A_PURGE_ROWS,        /* objects[0]: the log table */
 	DBK_A_PURGE_SERVER_LOGS, /* objects: file names (schema NULL) */
 	DBK_A_ANALYZE,           /* objects: the tables */

@@ -84,8 +84,13 @@ static void print_action(FILE *f, unsigned i, const struct dbk_plan_action *a,
 		fprintf(f, " (%s)", dbk_fmt_bytes(a->bytes, b, sizeof b));
 	fputs("\n     why: ", f);
 	put_escaped(f, a->reason);
-	fputs("\n     sql: ", f);
-	put_escaped(f, a->sql);
+	if (a->sql != NULL) {
+		fputs("\n     sql: ", f);
+		put_escaped(f, a->sql);
+	} else {
+		fputs("\n     not rendered: ", f);
+		put_escaped(f, a->render_error);
+	}
 	fputc('\n', f);
 	if (r != NULL)
 		print_result(f, r);

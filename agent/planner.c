@@ -1322,6 +1322,7 @@ static void action_clear(struct dbk_plan_action *a)
 	free(a->objs);
 	free((char *)a->act.time_column);
 	free(a->sql);
+	free(a->render_error);
 	free(a->key);
 	free(a->reason);
 }
@@ -1345,4 +1346,14 @@ void dbk_plan_free(struct dbk_plan *plan)
 	free(plan->findings);
 	free(plan->task_state);
 	free(plan);
+}
+
+void dbk_plan_remove_action(struct dbk_plan *plan, unsigned i)
+{
+	if (plan == NULL || i >= plan->n_actions)
+		return;
+	action_clear(&plan->actions[i]);
+	memmove(&plan->actions[i], &plan->actions[i + 1],
+	        (plan->n_actions - i - 1) * sizeof *plan->actions);
+	plan->n_actions--;
 }

@@ -15,8 +15,9 @@
 /* Tasks a policy schedules, in the order a cycle runs them. */
 enum dbk_task {
 	DBK_TASK_SCRATCH = 0,   /* drop scratch tables */
+	DBK_TASK_LOGS,          /* purge log table rows (before rebuilds, which
+	                         * then reclaim the purged space) */
 	DBK_TASK_INDEXES,       /* drop invalid, rebuild bloated */
-	DBK_TASK_LOGS,          /* purge log table rows */
 	DBK_TASK_SERVER_LOGS,   /* remove old server log files */
 	DBK_TASK_STATS,         /* ANALYZE stale tables */
 	DBK_TASK_COUNT
@@ -39,6 +40,7 @@ struct dbk_plan_action {
 	struct dbk_action act;      /* what the driver gets; objects point into objs */
 	struct dbk_object *objs;    /* owned copies */
 	char *sql;                  /* filled by the runner via render(); owned */
+	char *render_error;         /* why render() failed (sql NULL); owned */
 	char *key;                  /* stable identity for carry-over */
 	const struct dbk_policy *policy; /* borrowed from the config */
 	enum dbk_task task;
@@ -86,6 +88,11 @@ struct dbk_plan *dbk_plan_make(const struct dbk_target *target,
                                const struct dbk_state *st, int64_t now,
                                bool force);
 void dbk_plan_free(struct dbk_plan *plan);
+
+/* Removes action i (freeing it) and keeps the order of the rest. The
+ * runner uses it when two actions render to the same statement (MySQL
+ * rebuilds a table, not one index). */
+void dbk_plan_remove_action(struct dbk_plan *plan, unsigned i);
 
 /* Does a table name match a scratch policy (patterns, schemas, decoys)?
  * Exposed for tests; the planner uses it for every candidate. */

@@ -154,6 +154,8 @@ json_t *dbk_report_action_json(const struct dbk_plan_action *a,
 	                      "bytes", (json_int_t)a->bytes,
 	                      "objects", objects_json(a, res));
 
+	if (a->render_error != NULL)
+		json_object_set_new(j, "error", json_string(a->render_error));
 	if (res != NULL) {
 		json_object_set_new(j, "outcome", json_string(dbk_outcome_name(res->outcome)));
 		json_object_set_new(j, "duration_ms", json_integer(res->duration_ms));

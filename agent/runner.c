@@ -150,8 +150,19 @@ lost:
 	return -1;
 }
 
+static bool same_sql_before(const struct dbk_plan *p, unsigned i)
+{
+	for (unsigned k = 0; k < i; k++)
+		if (p->actions[k].sql != NULL &&
+		    strcmp(p->actions[k].sql, p->actions[i].sql) == 0)
+			return true;
+	return false;
+}
+
 /* The driver renders every statement before anything runs, so `plan`
- * prints exactly what `once` executes. */
+ * prints exactly what `once` executes. Two actions that render to the
+ * same statement (MySQL rebuilds a whole table for any of its indexes)
+ * run once. */
 static int render_all(struct dbk_cycle *c, struct dbk_conn *conn)
 {
 	struct dbk_plan *p = c->plan;
@@ -161,13 +172,21 @@ static int render_all(struct dbk_cycle *c, struct dbk_conn *conn)
 		struct dbk_err e = { 0 };
 		char *sql = NULL;
 
+		/* An action the driver cannot render stays in the plan without
+		 * a statement, so it is printed and reported as failed. */
 		if (c->drv->render(conn, &a->act, &sql, &e) == -1) {
-			snprintf(c->error, sizeof c->error, "render: %s", e.msg);
-			return -1;
+			if (e.code == DBK_E_CONNECT) {
+				snprintf(c->error, sizeof c->error, "render: %s", e.msg);
+				return -1;
+			}
+			a->render_error = dbk_xstrdup(e.msg);
+			continue;
 		}
 		a->sql = dbk_xstrdup(sql);
 		a->act.sql = a->sql;
 		c->drv->free_string(sql);
+		if (same_sql_before(p, i))
+			dbk_plan_remove_action(p, i--);
 	}
 	return 0;
 }
@@ -216,6 +235,12 @@ static void execute_one(struct dbk_cycle *c, struct dbk_conn *conn,
 	int64_t t0 = dbk_monotonic_ms();
 
 	a->act.deadline_ms = deadline_mono;
+	if (a->sql == NULL) {
+		r->outcome = DBK_OUT_FAILED;
+		snprintf(r->error, sizeof r->error, "not rendered: %s",
+		         a->render_error ? a->render_error : "?");
+		return;
+	}
 	if (a->dry_run) {
 		r->outcome = DBK_OUT_DRY_RUN;
 		return;

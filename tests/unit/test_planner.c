@@ -1170,8 +1170,8 @@ static void test_task_order(void **unused)
 	struct dbk_index ix[2];
 	struct fixture f;
 	struct dbk_plan *plan = NULL;
-	static const int want[] = { DBK_A_DROP_TABLES, DBK_A_REBUILD_INDEX,
-	    DBK_A_PURGE_ROWS, DBK_A_PURGE_SERVER_LOGS, DBK_A_ANALYZE };
+	static const int want[] = { DBK_A_DROP_TABLES, DBK_A_PURGE_ROWS,
+	    DBK_A_REBUILD_INDEX, DBK_A_PURGE_SERVER_LOGS, DBK_A_ANALYZE };
 
 	(void)unused;
 	policy_init(&p, "all");

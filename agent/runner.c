@@ -255,6 +255,11 @@ static void execute_one(struct dbk_cycle *c, struct dbk_conn *conn,
 		                                          : DBK_OUT_FAILED;
 		snprintf(r->error, sizeof r->error, "%s", e.msg);
 	} else {
+		/* objects[1] of an index action is its table, which shares the
+		 * index's fate in the record. */
+		if ((a->act.kind == DBK_A_REBUILD_INDEX ||
+		     a->act.kind == DBK_A_DROP_INDEX) && a->act.n_objects == 2)
+			r->out.status[1] = r->out.status[0];
 		r->outcome = classify(a, r);
 	}
 	r->duration_ms = dbk_monotonic_ms() - t0;

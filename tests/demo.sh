@@ -82,8 +82,9 @@ say "dbkeeper once"
 say "dbkeeper queue list   (the report queue)"
 "$bin" -c "$work/dbkeeper.conf" queue list
 say "tables left in PostgreSQL (decoys and the real tables survive)"
-psql -X -h "$DBK_PG_HOST" -p "$DBK_PG_PORT" -U "$DBK_PG_USER" -d shop -c '\dt *.*' \
-	| grep -v -e pg_catalog -e information_schema
+psql -X -h "$DBK_PG_HOST" -p "$DBK_PG_PORT" -U "$DBK_PG_USER" -d shop -c \
+	"SELECT schemaname AS schema, tablename AS table FROM pg_tables
+	 WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1, 2"
 say "tables left in MariaDB"
 mariadb --protocol=TCP -h "$DBK_MY_HOST" -P "$DBK_MY_PORT" -u "$DBK_MY_USER" shop -e 'SHOW TABLES'
 exit "$status"

@@ -177,7 +177,7 @@ static const struct dbk_key stats_keys[] = {
 	          "analyze exceed this fraction of the rows"), .max = "1" },
 	{ DBK_KEY("stale_min_rows", DBK_T_INT,
 	          offsetof(struct dbk_pol_stats, stale_min_rows), "1000", 0,
-	          "and at least this many rows were modified"), .min = "0" },
+	          "tables with fewer rows than this are never analyzed"), .min = "0" },
 	SCHEDULE_KEYS(struct dbk_pol_stats, "6h"),
 	{ DBK_KEY("metrics_interval", DBK_T_DURATION_S,
 	          offsetof(struct dbk_pol_stats, metrics_interval_s), "5m",

@@ -11,7 +11,7 @@ PKGS=(
 	# test servers driven by tests/servers.sh
 	postgresql-15 postgresql-contrib mariadb-server mariadb-client
 	# test tooling: valgrind, pgrep/ps, ss, systemd-analyze, runuser/setsid/flock
-	valgrind procps iproute2 systemd util-linux
+	valgrind procps iproute2 systemd util-linux chromium man-db groff-base dpkg-dev adduser
 )
 
 log() { printf 'install-deps: %s\n' "$*" >&2; }

@@ -193,9 +193,37 @@ void dbk_report_findings(struct dbk_report *r, const struct dbk_cycle *c)
 	}
 }
 
+static const char *action_title(const struct dbk_plan_action *a, char *buf,
+                                size_t len)
+{
+	snprintf(buf, len, "%s: %zu object%s", action_kind_name(a->act.kind),
+	         a->act.n_objects, a->act.n_objects == 1 ? "" : "s");
+	return buf;
+}
+
+char *dbk_report_action_start(struct dbk_report *r,
+                              const struct dbk_plan_action *a)
+{
+	json_t *rec = NULL;
+	char title[160];
+	char *id = NULL;
+
+	if (r == NULL || (rec = new_record(r, a->policy, DBK_REC_ACTION)) == NULL)
+		return NULL;
+	json_object_set_new(rec, "title", json_string(action_title(a, title,
+	                                                           sizeof title)));
+	json_object_set_new(rec, "severity", json_string("info"));
+	merge(rec, dbk_report_action_json(a, NULL));
+	json_object_set_new(rec, "outcome", json_string("started"));
+	id = dbk_xstrdup(json_string_value(json_object_get(rec, "id")));
+	put(r, a->policy, rec);
+	return id;
+}
+
 void dbk_report_action(struct dbk_report *r, const struct dbk_cycle *c,
                        const struct dbk_plan_action *a,
-                       const struct dbk_action_result *res)
+                       const struct dbk_action_result *res,
+                       const char *action_id)
 {
 	json_t *rec = NULL;
 	char title[160];
@@ -203,11 +231,12 @@ void dbk_report_action(struct dbk_report *r, const struct dbk_cycle *c,
 	(void)c;
 	if (r == NULL || (rec = new_record(r, a->policy, DBK_REC_ACTION)) == NULL)
 		return;
-	snprintf(title, sizeof title, "%s: %zu object%s", action_kind_name(a->act.kind),
-	         a->act.n_objects, a->act.n_objects == 1 ? "" : "s");
+	action_title(a, title, sizeof title);
 	json_object_set_new(rec, "title", json_string(title));
 	json_object_set_new(rec, "severity", json_string(
 		res->outcome == DBK_OUT_FAILED ? "warning" : "info"));
+	if (action_id != NULL)
+		json_object_set_new(rec, "action_id", json_string(action_id));
 	merge(rec, dbk_report_action_json(a, res));
 	put(r, a->policy, rec);
 	if (res->outcome == DBK_OUT_FAILED)

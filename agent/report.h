@@ -20,9 +20,17 @@ struct dbk_report *dbk_report_open(const struct dbk_config *cfg,
 void dbk_report_close(struct dbk_report *r);
 
 void dbk_report_findings(struct dbk_report *r, const struct dbk_cycle *c);
+/* Write-ahead: records that an action is about to run (outcome
+ * "started"), so a crash mid-action still leaves it in the audit trail.
+ * Returns the record id the final record refers to as "action_id"
+ * (caller frees), or NULL when nothing could be written. */
+char *dbk_report_action_start(struct dbk_report *r,
+                              const struct dbk_plan_action *a);
+/* The final record of an action; action_id from _start, may be NULL. */
 void dbk_report_action(struct dbk_report *r, const struct dbk_cycle *c,
                        const struct dbk_plan_action *a,
-                       const struct dbk_action_result *res);
+                       const struct dbk_action_result *res,
+                       const char *action_id);
 void dbk_report_run(struct dbk_report *r, const struct dbk_cycle *c, int mode);
 /* Takes ownership of values (a JSON array of metric objects). */
 void dbk_report_metrics(struct dbk_report *r, json_t *values,

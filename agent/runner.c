@@ -286,6 +286,7 @@ static void execute(struct dbk_cycle *c, struct dbk_conn *conn,
 	int64_t now = p->now, mono = dbk_monotonic_ms();
 	int64_t deadline = p->deadline > now ? mono + (p->deadline - now) * 1000
 	                                      : 0;
+	char *action_id = NULL;
 
 	c->results = dbk_xcalloc(p->n_actions ? p->n_actions : 1,
 	                         sizeof *c->results);
@@ -302,13 +303,17 @@ static void execute(struct dbk_cycle *c, struct dbk_conn *conn,
 			r->outcome = DBK_OUT_CARRIED;
 			c->status = DBK_RUN_STOPPED_BUDGET;
 		} else {
+			if (!a->dry_run && a->sql != NULL)
+				action_id = dbk_report_action_start(rep, a);
 			execute_one(c, conn, a, r, deadline);
 			if (r->out.stopped_early && c->status == DBK_RUN_FINISHED)
 				c->status = stop_requested(o) ? DBK_RUN_STOPPED
 				                              : DBK_RUN_STOPPED_BUDGET;
 		}
 		count_outcome(c, r->outcome);
-		dbk_report_action(rep, c, a, r);
+		dbk_report_action(rep, c, a, r, action_id);
+		free(action_id);
+		action_id = NULL;
 	}
 }
 

@@ -61,6 +61,10 @@ rec=$(grep -l '"kind":"run"' "$q"/*.json | xargs grep -l '"target":"slow"' | hea
 [[ -n $rec ]] && ok "the interrupted run was recorded" || fail "no run record for slow"
 assert_contains "$(cat "$rec" 2>/dev/null)" '"status":"stopped"' "the run record says it stopped"
 assert_contains "$(cat "$rec" 2>/dev/null)" '"finished":false' "and that it did not finish"
-actions=$(grep -l '"kind":"action"' "$q"/*.json | xargs grep -l '"target":"slow"' | head -1)
-assert_contains "$(cat "$actions" 2>/dev/null)" '"outcome":"partial"' "the purge is recorded as partial"
+final=$(grep -l '"kind":"action"' "$q"/*.json | xargs grep -l '"target":"slow"' |
+	xargs grep -l '"action_id"' | head -1)
+assert_contains "$(cat "$final" 2>/dev/null)" '"outcome":"partial"' "the purge is recorded as partial"
+start_id=$(grep -o '"action_id":"[^"]*"' "$final" | cut -d'"' -f4)
+assert_contains "$(cat "$q/$start_id" 2>/dev/null)" '"outcome":"started"' \
+	"its write-ahead record was written before it ran"
 finish

@@ -259,6 +259,19 @@ static const char *str_field(json_t *rec, const char *a, const char *b)
 	return s != NULL ? s : "-";
 }
 
+/* What a person scans the list for: an action's outcome, a run's status,
+ * a finding's severity. */
+static const char *status_of(json_t *rec)
+{
+	const char *kind = str_field(rec, "kind", NULL);
+
+	if (strcmp(kind, "action") == 0)
+		return str_field(rec, "outcome", "severity");
+	if (strcmp(kind, "run") == 0)
+		return str_field(rec, "status", "severity");
+	return str_field(rec, "severity", NULL);
+}
+
 static void print_row(const char *const cells[7], const size_t widths[7])
 {
 	for (int i = 0; i < 7; i++)
@@ -269,7 +282,7 @@ static void print_row(const char *const cells[7], const size_t widths[7])
 static void print_table(json_t *rows)
 {
 	static const char *const head[7] = { "ID", "TIME (UTC)", "BOX", "TARGET",
-	                                     "KIND", "SEVERITY", "TITLE" };
+	                                     "KIND", "STATUS", "TITLE" };
 	size_t widths[7] = { 2, 19, 3, 6, 7, 8, 60 };
 	json_t *rec = NULL;
 	size_t i = 0;
@@ -295,7 +308,7 @@ static void print_table(json_t *rows)
 		cells[2] = str_field(rec, "box", NULL);
 		cells[3] = str_field(rec, "target", NULL);
 		cells[4] = str_field(rec, "kind", NULL);
-		cells[5] = str_field(rec, "severity", "outcome");
+		cells[5] = status_of(rec);
 		cells[6] = str_field(rec, "title", "statement");
 		print_row(cells, widths);
 	}

@@ -683,9 +683,17 @@ static char *scratch_reason(const struct dbk_policy *p,
 		sb_addf(&b, "%s%s", first ? " matching " : ", ", c[i].pattern);
 		first = false;
 	}
-	for (size_t i = 0; i < n; i++)
-		if (c[i].label && !seen_before(c, i, get_label))
-			sb_addf(&b, " (%s)", c[i].label);
+	/* Labels say which tables are special (tool leftovers, orphaned
+	 * temp tables), with how many of them, not as if all were. */
+	for (size_t i = 0; i < n; i++) {
+		size_t same = 0;
+
+		if (c[i].label == NULL || seen_before(c, i, get_label))
+			continue;
+		for (size_t k = i; k < n; k++)
+			same += c[k].label != NULL && strcmp(c[k].label, c[i].label) == 0;
+		sb_addf(&b, " (%s%zu %s)", same == n ? "all " : "", same, c[i].label);
+	}
 	sb_addf(&b, " in policy \"%s\"", p->name);
 	first = true;
 	for (size_t i = 0; i < n; i++) {

@@ -193,11 +193,33 @@ void dbk_report_findings(struct dbk_report *r, const struct dbk_cycle *c)
 	}
 }
 
+/* "drop 3 tables", "rebuild index app.orders_pkey": what a person reads
+ * in `queue list`. */
 static const char *action_title(const struct dbk_plan_action *a, char *buf,
                                 size_t len)
 {
-	snprintf(buf, len, "%s: %zu object%s", action_kind_name(a->act.kind),
-	         a->act.n_objects, a->act.n_objects == 1 ? "" : "s");
+	const struct dbk_object *o = &a->act.objects[0];
+	size_t n = a->act.n_objects;
+
+	switch (a->act.kind) {
+	case DBK_A_DROP_TABLES:
+		snprintf(buf, len, "drop %zu table%s", n, n == 1 ? "" : "s");
+		break;
+	case DBK_A_ANALYZE:
+		snprintf(buf, len, "analyze %zu table%s", n, n == 1 ? "" : "s");
+		break;
+	case DBK_A_PURGE_SERVER_LOGS:
+		snprintf(buf, len, "remove %zu server log file%s", n, n == 1 ? "" : "s");
+		break;
+	case DBK_A_PURGE_ROWS:
+		snprintf(buf, len, "purge old rows of %s.%s", o->schema ? o->schema : "",
+		         o->name);
+		break;
+	default:
+		snprintf(buf, len, "%s index %s.%s",
+		         a->act.kind == DBK_A_DROP_INDEX ? "drop" : "rebuild",
+		         o->schema ? o->schema : "", o->name);
+	}
 	return buf;
 }
 

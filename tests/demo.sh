@@ -28,14 +28,18 @@ bash "$src/tests/servers.sh" start >/dev/null
 eval "$(bash "$src/tests/servers.sh" env)"
 
 say "seeding a messy database 'shop' on each"
+# The seeds' output goes to a log: one CREATE UNIQUE INDEX CONCURRENTLY in
+# the PostgreSQL seed fails on purpose, leaving the invalid index to clean.
 psql -X -q -h "$DBK_PG_HOST" -p "$DBK_PG_PORT" -U "$DBK_PG_USER" -d postgres \
-	-c 'DROP DATABASE IF EXISTS shop WITH (FORCE)' -c 'CREATE DATABASE shop'
+	-c 'DROP DATABASE IF EXISTS shop WITH (FORCE)' -c 'CREATE DATABASE shop' >"$work/seed.log" 2>&1
 psql -X -q -h "$DBK_PG_HOST" -p "$DBK_PG_PORT" -U "$DBK_PG_USER" -d shop \
-	-f "$src/tests/integration/seed_pg.sql" >/dev/null
+	-f "$src/tests/integration/seed_pg.sql" >>"$work/seed.log" 2>&1
 mariadb --protocol=TCP -h "$DBK_MY_HOST" -P "$DBK_MY_PORT" -u "$DBK_MY_USER" \
 	-e 'DROP DATABASE IF EXISTS shop; CREATE DATABASE shop CHARACTER SET utf8mb4'
 mariadb --protocol=TCP -h "$DBK_MY_HOST" -P "$DBK_MY_PORT" -u "$DBK_MY_USER" shop \
-	<"$src/tests/integration/seed_my.sql"
+	<"$src/tests/integration/seed_my.sql" >>"$work/seed.log"
+echo "scratch tables, decoys (temperature, template_pages, tmpl_pages), hostile names,"
+echo "a log table with 180 days of rows, a bloated index, an invalid index, a duplicate index"
 
 # The demo policy is the shipped one with its destructive parts switched on
 # and a minimum age of two seconds instead of a week, so the demo shows the

@@ -14,48 +14,61 @@
 #include "summary.h"
 #include "units.h"
 
-#define EXIT_USAGE 2
-#define EXIT_RUNTIME 3
+#define EXIT_USAGE    2
+#define EXIT_RUNTIME  3
 #define DEFAULT_QUEUE "reports"
 #define DEFAULT_SINCE "7d"
-#define OUTPUT_MODE 0644 /* a report is for reading; umask still applies */
+#define OUTPUT_MODE   0644 /* a report is for reading; umask still applies */
 
 enum fmt { FMT_MD = 0, FMT_HTML, FMT_JSON };
 
 enum opt {
-	O_SINCE = 1, O_FROM, O_TO, O_PERIOD, O_TARGET, O_FORMAT, O_QUEUE,
-	O_OUTPUT = 'o', O_HELP = 'h',
+	O_SINCE = 1,
+	O_FROM,
+	O_TO,
+	O_PERIOD,
+	O_TARGET,
+	O_FORMAT,
+	O_QUEUE,
+	O_OUTPUT = 'o',
+	O_HELP = 'h',
 };
 
 static const struct option long_opts[] = {
-	{ "since", required_argument, NULL, O_SINCE },
-	{ "from", required_argument, NULL, O_FROM },
-	{ "to", required_argument, NULL, O_TO },
-	{ "period", required_argument, NULL, O_PERIOD },
-	{ "target", required_argument, NULL, O_TARGET },
-	{ "format", required_argument, NULL, O_FORMAT },
-	{ "queue", required_argument, NULL, O_QUEUE },
-	{ "output", required_argument, NULL, O_OUTPUT },
-	{ "help", no_argument, NULL, O_HELP },
-	{ NULL, 0, NULL, 0 },
+        {"since", required_argument, NULL, O_SINCE},
+        {"from", required_argument, NULL, O_FROM},
+        {"to", required_argument, NULL, O_TO},
+        {"period", required_argument, NULL, O_PERIOD},
+        {"target", required_argument, NULL, O_TARGET},
+        {"format", required_argument, NULL, O_FORMAT},
+        {"queue", required_argument, NULL, O_QUEUE},
+        {"output", required_argument, NULL, O_OUTPUT},
+        {"help", no_argument, NULL, O_HELP},
+        {NULL, 0, NULL, 0},
 };
 
 struct sopts {
-	const char *since, *from, *to, *period, *target, *format, *queue, *output;
+	const char *since, *from, *to, *period, *target, *format, *queue,
+	        *output;
 	int fmt;
 };
 
+/* clang-format off */
+static const char usage_text[] =
+	"usage: dbkeeper summary [--since DUR | --from DATE [--to DATE] |\n"
+	"                         --period week|month] [--target T]\n"
+	"                         [--format md|html|json] [-o FILE] [--queue NAME]\n"
+	"The operations summary of a period from the report queue (new and\n"
+	"acknowledged records). The default period is --since " DEFAULT_SINCE "; DATE\n"
+	"is YYYY-MM-DD in local time, --to inclusive; --period means the last\n"
+	"full ISO week (Monday to Sunday) or calendar month. The default format\n"
+	"is md; --json means --format json. -o writes FILE atomically instead of\n"
+	"stdout.\n";
+/* clang-format on */
+
 static void usage(FILE *out)
 {
-	fputs("usage: dbkeeper summary [--since DUR | --from DATE [--to DATE] |\n"
-	      "                         --period week|month] [--target T]\n"
-	      "                         [--format md|html|json] [-o FILE] [--queue NAME]\n"
-	      "The operations summary of a period from the report queue (new and\n"
-	      "acknowledged records). The default period is --since " DEFAULT_SINCE
-	      "; DATE is\nYYYY-MM-DD in local time, --to inclusive; --period means "
-	      "the last full\nISO week (Monday to Sunday) or calendar month. The "
-	      "default format is md;\n--json means --format json. -o writes FILE "
-	      "atomically instead of stdout.\n", out);
+	fputs(usage_text, out);
 }
 
 static int usage_error(const char *fmt, ...) DBK_PRINTF(1, 2);
@@ -68,23 +81,39 @@ static int usage_error(const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
-	usage(stderr);
+	fputs("\nTry 'dbkeeper summary --help'.\n", stderr);
 	return EXIT_USAGE;
 }
 
 static void apply(int c, const char *arg, struct sopts *o)
 {
 	switch (c) {
-	case O_SINCE: o->since = arg; break;
-	case O_FROM: o->from = arg; break;
-	case O_TO: o->to = arg; break;
-	case O_PERIOD: o->period = arg; break;
-	case O_TARGET: o->target = arg; break;
-	case O_FORMAT: o->format = arg; break;
-	case O_QUEUE: o->queue = arg; break;
-	case O_OUTPUT: o->output = arg; break;
-	default: break;
+	case O_SINCE:
+		o->since = arg;
+		break;
+	case O_FROM:
+		o->from = arg;
+		break;
+	case O_TO:
+		o->to = arg;
+		break;
+	case O_PERIOD:
+		o->period = arg;
+		break;
+	case O_TARGET:
+		o->target = arg;
+		break;
+	case O_FORMAT:
+		o->format = arg;
+		break;
+	case O_QUEUE:
+		o->queue = arg;
+		break;
+	case O_OUTPUT:
+		o->output = arg;
+		break;
+	default:
+		break;
 	}
 }
 
@@ -97,9 +126,11 @@ static int parse(int argc, char **argv, bool json, struct sopts *o)
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":o:h", long_opts, NULL)) != -1) {
 		if (c == '?')
-			return usage_error("unknown option '%s'", argv[optind - 1]);
+			return usage_error("unknown option '%s'",
+			                   argv[optind - 1]);
 		if (c == ':')
-			return usage_error("option '%s' needs a value", argv[optind - 1]);
+			return usage_error("option '%s' needs a value",
+			                   argv[optind - 1]);
 		if (c == O_HELP) {
 			usage(stdout);
 			return -1;
@@ -115,21 +146,26 @@ static int parse(int argc, char **argv, bool json, struct sopts *o)
 	else if (strcmp(o->format, "json") == 0)
 		o->fmt = FMT_JSON;
 	else
-		return usage_error("--format '%s': expected md, html or json", o->format);
-	if (json && o->fmt != FMT_JSON)
-		return usage_error("--json and --format %s contradict each other",
+		return usage_error("--format '%s': expected md, html or json",
 		                   o->format);
+	if (json && o->fmt != FMT_JSON)
+		return usage_error(
+		        "--json and --format %s contradict each other",
+		        o->format);
 	if ((o->since != NULL) + (o->from != NULL || o->to != NULL) +
-	    (o->period != NULL) > 1)
-		return usage_error("give one period: --since, --from/--to or --period");
+	            (o->period != NULL) >
+	    1)
+		return usage_error(
+		        "give one period: --since, --from/--to or --period");
 	if (o->to != NULL && o->from == NULL)
 		return usage_error("--to needs --from");
 	return 0;
 }
 
-static int period(const struct sopts *o, int64_t now_ms, struct dbk_sum_period *p)
+static int period(const struct sopts *o, int64_t now_ms,
+                  struct dbk_sum_period *p)
 {
-	struct dbk_err err = { 0 };
+	struct dbk_err err = {0};
 	int64_t dur = 0;
 	int rc = 0;
 
@@ -137,8 +173,9 @@ static int period(const struct sopts *o, int64_t now_ms, struct dbk_sum_period *
 		rc = dbk_sum_period_dates(o->from, o->to, now_ms, p, &err);
 	else if (o->period != NULL)
 		rc = dbk_sum_period_last(o->period, now_ms, p, &err);
-	else if ((rc = dbk_parse_duration_ms(o->since ? o->since : DEFAULT_SINCE, &dur,
-	                                     &err)) == 0)
+	else if ((rc = dbk_parse_duration_ms(
+	                  o->since ? o->since : DEFAULT_SINCE, &dur, &err)) ==
+	         0)
 		rc = dbk_sum_period_since(now_ms, dur, p, &err);
 	else
 		return usage_error("--since: %s", err.msg);
@@ -154,9 +191,12 @@ static void warn_stderr(void *ctx, const char *msg)
 static char *render(const struct dbk_summary *s, int fmt)
 {
 	switch (fmt) {
-	case FMT_HTML: return dbk_summary_render_html(s);
-	case FMT_JSON: return dbk_summary_render_json(s);
-	default: return dbk_summary_render_md(s);
+	case FMT_HTML:
+		return dbk_summary_render_html(s);
+	case FMT_JSON:
+		return dbk_summary_render_json(s);
+	default:
+		return dbk_summary_render_md(s);
 	}
 }
 
@@ -164,7 +204,7 @@ static char *render(const struct dbk_summary *s, int fmt)
  * web server, a mail job) never sees half a report. */
 static int output(const char *path, const char *text)
 {
-	struct dbk_err err = { 0 };
+	struct dbk_err err = {0};
 	char *d = NULL, *b = NULL;
 	int rc = 0;
 
@@ -200,9 +240,9 @@ static const char **configured(const struct dbk_config *cfg)
 int dbk_cmd_summary_at(const struct dbk_config *cfg, int argc, char **argv,
                        bool json, int64_t now_ms)
 {
-	struct sopts o = { 0 };
-	struct dbk_summary_opts so = { 0 };
-	struct dbk_err err = { 0 };
+	struct sopts o = {0};
+	struct dbk_summary_opts so = {0};
+	struct dbk_err err = {0};
 	struct dbk_queue *q = NULL;
 	struct dbk_summary *s = NULL;
 	const char **names = NULL;
@@ -216,8 +256,9 @@ int dbk_cmd_summary_at(const struct dbk_config *cfg, int argc, char **argv,
 	if ((rc = period(&o, now_ms, &so.period)) != 0)
 		return rc;
 	rc = EXIT_RUNTIME;
-	if ((q = dbk_queue_open(cfg->queue_dir, o.queue ? o.queue : DEFAULT_QUEUE,
-	                        &err)) == NULL) {
+	if ((q = dbk_queue_open(cfg->queue_dir,
+	                        o.queue ? o.queue : DEFAULT_QUEUE, &err)) ==
+	    NULL) {
 		fprintf(stderr, "dbkeeper: %s\n", err.msg);
 		goto out;
 	}

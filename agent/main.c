@@ -13,6 +13,7 @@
 #include "cmd_check.h"
 #include "cmd_cycle.h"
 #include "cmd_queue.h"
+#include "cmd_summary.h"
 #include "config.h"
 #include "driver_loader.h"
 #include "log.h"
@@ -34,12 +35,17 @@ static const char usage_text[] =
 	"  queue show ID...    print records\n"
 	"  queue ack ID...|--all [--target T]\n"
 	"  queue prune [--retention DUR]\n"
+	"  summary [--since DUR | --from DATE [--to DATE] | --period week|month]\n"
+	"          [--target T] [--format md|html|json] [-o FILE] [--queue Q]\n"
+	"                      operations summary of a period from the report queue\n"
+	"                      (default: the last 7 days as Markdown)\n"
 	"  check-config        validate the configuration, policies and drivers\n"
 	"\n"
 	"options:\n"
 	"  -c, --config FILE   main configuration file (default " DBK_DEFAULT_CONFIG ")\n"
 	"  -v, --verbose       more log output (twice: debug)\n"
-	"      --json          machine-readable output (plan, once, queue, check-config)\n"
+	"      --json          machine-readable output (plan, once, queue, summary,\n"
+	"                      check-config)\n"
 	"      --syslog        log to syslog even at a terminal (run logs to syslog\n"
 	"                      by itself under systemd)\n"
 	"      --allow-root    let `run` work as root (it refuses by default)\n"
@@ -172,8 +178,10 @@ static int dispatch(const struct opts *o, int argc, char **argv)
 	int status = 0;
 	bool cycle = strcmp(cmd, "plan") == 0 || strcmp(cmd, "once") == 0;
 
-	if (!cycle && strcmp(cmd, "run") != 0 && strcmp(cmd, "queue") != 0 &&
-	    strcmp(cmd, "check-config") != 0)
+	bool summary = strcmp(cmd, "summary") == 0;
+
+	if (!cycle && !summary && strcmp(cmd, "run") != 0 &&
+	    strcmp(cmd, "queue") != 0 && strcmp(cmd, "check-config") != 0)
 		return usage_error("unknown command '%s'", cmd);
 	if ((strcmp(cmd, "run") == 0 || strcmp(cmd, "check-config") == 0) && argc > 1)
 		return usage_error("unexpected argument '%s'", argv[1]);
@@ -186,7 +194,8 @@ static int dispatch(const struct opts *o, int argc, char **argv)
 	             o->verbose > 1 ? LOG_DEBUG : o->verbose ? LOG_INFO : LOG_WARNING);
 	if (strcmp(cmd, "run") == 0 || cycle)
 		block_signals();
-	if ((cfg = load(o, strcmp(cmd, "queue") != 0, &status)) == NULL)
+	/* queue and summary read files only: no driver needs to load. */
+	if ((cfg = load(o, strcmp(cmd, "queue") != 0 && !summary, &status)) == NULL)
 		return status;
 	if (strcmp(cmd, "run") == 0)
 		return cmd_run(o, cfg); /* takes cfg */
@@ -194,6 +203,8 @@ static int dispatch(const struct opts *o, int argc, char **argv)
 		dbk_cmd_check_print(cfg, o->json);
 	else if (strcmp(cmd, "queue") == 0)
 		status = dbk_cmd_queue(cfg, argc - 1, argv + 1, o->json);
+	else if (summary)
+		status = dbk_cmd_summary(cfg, argc, argv, o->json);
 	else
 		status = dbk_cmd_cycle(cfg, strcmp(cmd, "plan") == 0 ? DBK_MODE_PLAN
 		                                                     : DBK_MODE_ONCE,

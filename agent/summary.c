@@ -17,10 +17,10 @@
  * duration; findings of the cycle were written after the real start, and
  * this slack absorbs the few milliseconds between the two clock reads. */
 #define SUM_CYCLE_SLACK_MS 1000
-#define SUM_NAMED_MAX 3 /* names quoted in one reason, then "..." */
+#define SUM_NAMED_MAX      3 /* names quoted in one reason, then "..." */
 
-static const char *const sev_names[DBK_SUM_SEVERITIES] = { "info", "warning",
-                                                           "critical" };
+static const char *const sev_names[DBK_SUM_SEVERITIES] = {"info", "warning",
+                                                          "critical"};
 
 const char *dbk_sum_severity_name(int sev)
 {
@@ -37,16 +37,16 @@ static int sev_parse(const char *s)
 
 const char *dbk_sum_verdict_name(int v)
 {
-	static const char *const n[] = { "healthy", "attention_needed",
-	                                 "action_required" };
+	static const char *const n[] = {"healthy", "attention_needed",
+	                                "action_required"};
 
 	return v >= 0 && (size_t)v < DBK_NELEM(n) ? n[v] : "unknown";
 }
 
 const char *dbk_sum_verdict_title(int v)
 {
-	static const char *const n[] = { "Healthy", "Attention needed",
-	                                 "Action required" };
+	static const char *const n[] = {"Healthy", "Attention needed",
+	                                "Action required"};
 
 	return v >= 0 && (size_t)v < DBK_NELEM(n) ? n[v] : "Unknown";
 }
@@ -54,12 +54,12 @@ const char *dbk_sum_verdict_title(int v)
 static const struct {
 	const char *name, *title, *unit;
 } series_info[DBK_SER_COUNT] = {
-	[DBK_SER_DB_SIZE] = { "db_size_bytes", "Database size", "bytes" },
-	[DBK_SER_CACHE_HIT] = { "cache_hit_pct", "Cache hit ratio", "%" },
-	[DBK_SER_CONNECTIONS] = { "connections", "Connections", "" },
-	[DBK_SER_XACT_RATE] = { "xact_commit_per_s", "Transactions", "/s" },
-	[DBK_SER_QUERY_RATE] = { "queries_per_s", "Queries", "/s" },
-	[DBK_SER_REPL_LAG] = { "replication_lag_ms", "Replication lag", "ms" },
+        [DBK_SER_DB_SIZE] = {"db_size_bytes", "Database size", "bytes"},
+        [DBK_SER_CACHE_HIT] = {"cache_hit_pct", "Cache hit ratio", "%"},
+        [DBK_SER_CONNECTIONS] = {"connections", "Connections", ""},
+        [DBK_SER_XACT_RATE] = {"xact_commit_per_s", "Transactions", "/s"},
+        [DBK_SER_QUERY_RATE] = {"queries_per_s", "Queries", "/s"},
+        [DBK_SER_REPL_LAG] = {"replication_lag_ms", "Replication lag", "ms"},
 };
 
 const char *dbk_sum_series_name(int id)
@@ -92,7 +92,7 @@ static void acc_add(int64_t *acc, int64_t v)
  * which the callers use for date arithmetic across DST changes. */
 static int64_t local_midnight(int y, int mon0, int mday)
 {
-	struct tm tm = { 0 };
+	struct tm tm = {0};
 
 	tm.tm_year = y - 1900;
 	tm.tm_mon = mon0;
@@ -113,7 +113,7 @@ static void local_tm(int64_t ms, struct tm *tm)
 static int parse_date(const char *s, struct tm *out)
 {
 	int y = 0, m = 0, d = 0;
-	struct tm tm = { 0 };
+	struct tm tm = {0};
 
 	if (s == NULL || strlen(s) != 10 || s[4] != '-' || s[7] != '-')
 		return -1;
@@ -141,15 +141,18 @@ int dbk_sum_period_since(int64_t now_ms, int64_t dur_ms,
 	char buf[32];
 
 	if (dur_ms <= 0)
-		return dbk_err_set(err, DBK_E_CONFIG, "the period must be positive");
+		return dbk_err_set(err, DBK_E_CONFIG,
+		                   "the period must be positive");
 	out->from_ms = now_ms - dur_ms;
 	out->to_ms = now_ms;
 	if (dur_ms % 86400000 == 0)
-		snprintf(out->label, sizeof out->label, "last %" PRId64 " day%s",
-		         dur_ms / 86400000, dur_ms == 86400000 ? "" : "s");
+		snprintf(out->label, sizeof out->label,
+		         "last %" PRId64 " day%s", dur_ms / 86400000,
+		         dur_ms == 86400000 ? "" : "s");
 	else if (dur_ms % 3600000 == 0)
-		snprintf(out->label, sizeof out->label, "last %" PRId64 " hour%s",
-		         dur_ms / 3600000, dur_ms == 3600000 ? "" : "s");
+		snprintf(out->label, sizeof out->label,
+		         "last %" PRId64 " hour%s", dur_ms / 3600000,
+		         dur_ms == 3600000 ? "" : "s");
 	else
 		snprintf(out->label, sizeof out->label, "last %s",
 		         dbk_fmt_duration(dur_ms / 1000, buf, sizeof buf));
@@ -159,34 +162,41 @@ int dbk_sum_period_since(int64_t now_ms, int64_t dur_ms,
 int dbk_sum_period_dates(const char *from, const char *to, int64_t now_ms,
                          struct dbk_sum_period *out, struct dbk_err *err)
 {
-	struct tm a = { 0 }, b = { 0 };
+	struct tm a = {0}, b = {0};
 	char now_s[32];
 
 	if (parse_date(from, &a) == -1)
-		return dbk_err_set(err, DBK_E_CONFIG, "--from '%s': expected a date "
-		                   "YYYY-MM-DD", from ? from : "");
+		return dbk_err_set(err, DBK_E_CONFIG,
+		                   "--from '%s': expected a date "
+		                   "YYYY-MM-DD",
+		                   from ? from : "");
 	if (to != NULL && parse_date(to, &b) == -1)
-		return dbk_err_set(err, DBK_E_CONFIG, "--to '%s': expected a date "
-		                   "YYYY-MM-DD", to);
+		return dbk_err_set(err, DBK_E_CONFIG,
+		                   "--to '%s': expected a date "
+		                   "YYYY-MM-DD",
+		                   to);
 	out->from_ms = local_midnight(a.tm_year + 1900, a.tm_mon, a.tm_mday);
 	if (to == NULL) {
 		out->to_ms = now_ms;
 		snprintf(out->label, sizeof out->label, "%s to %s", from,
 		         dbk_sum_fmt_time(now_ms, true, now_s, sizeof now_s));
 	} else {
-		out->to_ms = local_midnight(b.tm_year + 1900, b.tm_mon, b.tm_mday + 1);
+		out->to_ms = local_midnight(b.tm_year + 1900, b.tm_mon,
+		                            b.tm_mday + 1);
 		snprintf(out->label, sizeof out->label, "%s to %s", from, to);
 	}
 	if (out->to_ms <= out->from_ms)
-		return dbk_err_set(err, DBK_E_CONFIG, "the period ends before it "
-		                   "starts (%s)", out->label);
+		return dbk_err_set(err, DBK_E_CONFIG,
+		                   "the period ends before it "
+		                   "starts (%s)",
+		                   out->label);
 	return 0;
 }
 
 int dbk_sum_period_last(const char *unit, int64_t now_ms,
                         struct dbk_sum_period *out, struct dbk_err *err)
 {
-	struct tm now = { 0 }, first = { 0 }, last = { 0 };
+	struct tm now = {0}, first = {0}, last = {0};
 	char a[16], b[16], wk[16];
 
 	local_tm(now_ms, &now);
@@ -202,17 +212,20 @@ int dbk_sum_period_last(const char *unit, int64_t now_ms,
 		strftime(wk, sizeof wk, "%G-W%V", &first);
 		strftime(a, sizeof a, "%Y-%m-%d", &first);
 		strftime(b, sizeof b, "%Y-%m-%d", &last);
-		snprintf(out->label, sizeof out->label, "week %s (%s to %s)", wk, a, b);
+		snprintf(out->label, sizeof out->label, "week %s (%s to %s)",
+		         wk, a, b);
 		return 0;
 	}
 	if (unit != NULL && strcmp(unit, "month") == 0) {
 		out->to_ms = local_midnight(now.tm_year + 1900, now.tm_mon, 1);
-		out->from_ms = local_midnight(now.tm_year + 1900, now.tm_mon - 1, 1);
+		out->from_ms =
+		        local_midnight(now.tm_year + 1900, now.tm_mon - 1, 1);
 		local_tm(out->from_ms, &first);
 		strftime(out->label, sizeof out->label, "%B %Y", &first);
 		return 0;
 	}
-	return dbk_err_set(err, DBK_E_CONFIG, "--period '%s': expected week or month",
+	return dbk_err_set(err, DBK_E_CONFIG,
+	                   "--period '%s': expected week or month",
 	                   unit ? unit : "");
 }
 
@@ -283,7 +296,8 @@ const char *dbk_sum_fmt_ms(int64_t ms, char *buf, size_t len)
 	else if (s < 60)
 		snprintf(buf, len, "%.1f s", (double)ms / 1000);
 	else if (s < 3600)
-		snprintf(buf, len, "%" PRId64 " min %" PRId64 " s", s / 60, s % 60);
+		snprintf(buf, len, "%" PRId64 " min %" PRId64 " s", s / 60,
+		         s % 60);
 	else
 		snprintf(buf, len, "%" PRId64 " h %" PRId64 " min", s / 3600,
 		         s / 60 % 60);
@@ -297,7 +311,8 @@ const char *dbk_sum_fmt_count(int64_t v, char *buf, size_t len)
 	size_t o = 0;
 
 	for (int i = 0; i < n && o + 1 < len; i++) {
-		if (i > 0 && digits[i - 1] != '-' && (n - i) % 3 == 0 && o + 2 < len)
+		if (i > 0 && digits[i - 1] != '-' && (n - i) % 3 == 0 &&
+		    o + 2 < len)
 			buf[o++] = ',';
 		buf[o++] = digits[i];
 	}
@@ -334,6 +349,9 @@ struct builder {
 	size_t cap_targets, cap_findings, cap_failures;
 	/* name or composite key -> index into the arrays above */
 	json_t *t_index, *f_index, *x_index;
+	/* write-ahead action records ("started") by id, until their final
+	 * record (which names it as "action_id") turns up */
+	json_t *started;
 };
 
 static const char *jstr(const json_t *o, const char *key)
@@ -390,14 +408,16 @@ static size_t target_index(struct builder *b, const char *name)
 		return (size_t)json_integer_value(ix);
 	if (s->n_targets == b->cap_targets) {
 		b->cap_targets = b->cap_targets ? b->cap_targets * 2 : 8;
-		s->targets = dbk_xrealloc(s->targets, b->cap_targets * sizeof *s->targets);
+		s->targets = dbk_xrealloc(s->targets,
+		                          b->cap_targets * sizeof *s->targets);
 	}
 	t = &s->targets[s->n_targets];
 	memset(t, 0, sizeof *t);
 	t->name = dbk_xstrdup(name);
 	t->size_start = t->size_end = -1;
 	cycles_init(&t->cycles);
-	json_object_set_new(b->t_index, name, json_integer((json_int_t)s->n_targets));
+	json_object_set_new(b->t_index, name,
+	                    json_integer((json_int_t)s->n_targets));
 	return s->n_targets++;
 }
 
@@ -456,7 +476,7 @@ static void failure_add(struct builder *b, const char *target, const char *what,
                         const char *error, int64_t at)
 {
 	struct dbk_summary *s = b->s;
-	const char *parts[3] = { target, what, error };
+	const char *parts[3] = {target, what, error};
 	char *key = group_key(parts, 3);
 	json_t *ix = json_object_get(b->x_index, key);
 	struct dbk_sum_failure *f = NULL;
@@ -465,9 +485,11 @@ static void failure_add(struct builder *b, const char *target, const char *what,
 		f = &s->failures[json_integer_value(ix)];
 	} else {
 		if (s->n_failures == b->cap_failures) {
-			b->cap_failures = b->cap_failures ? b->cap_failures * 2 : 16;
+			b->cap_failures =
+			        b->cap_failures ? b->cap_failures * 2 : 16;
 			s->failures = dbk_xrealloc(s->failures,
-			                           b->cap_failures * sizeof *s->failures);
+			                           b->cap_failures *
+			                                   sizeof *s->failures);
 		}
 		f = &s->failures[s->n_failures];
 		memset(f, 0, sizeof *f);
@@ -517,8 +539,10 @@ static void on_assessing_run(struct dbk_sum_target *t, const json_t *rec,
 	if (t->first_assess_end == 0)
 		t->first_assess_end = end;
 	t->last_assess_start = start;
-	json_object_foreach((json_t *)tasks, pname, pol) {
-		json_object_foreach(pol, tname, state) {
+	json_object_foreach((json_t *)tasks, pname, pol)
+	{
+		json_object_foreach(pol, tname, state)
+		{
 			const char *st = json_string_value(state);
 			struct dbk_sum_task *k = NULL;
 
@@ -546,7 +570,8 @@ static void on_run(struct builder *b, struct dbk_sum_target *t,
 	if (status == NULL)
 		status = "?";
 	if (dur < 0 || dur > at)
-		dur = 0; /* nonsense; the cycle is then taken to start at its end */
+		dur = 0; /* nonsense; the cycle is then taken to start at its
+		            end */
 	c->runs++;
 	acc_add(&c->time_ms, dur);
 	if (c->first_ms == 0)
@@ -573,19 +598,31 @@ static void on_run(struct builder *b, struct dbk_sum_target *t,
 	else if (strcmp(status, "stopped") == 0)
 		c->stopped++;
 	else
-		return; /* a status we do not know says nothing about findings */
+		return; /* a status we do not know says nothing about findings
+		         */
 	on_assessing_run(t, rec, at - dur - SUM_CYCLE_SLACK_MS, at);
 }
 
-static unsigned objects_done(const json_t *objs)
+static bool index_action(const char *action)
+{
+	return strcmp(action, "rebuild_index") == 0 ||
+	       strcmp(action, "drop_index") == 0;
+}
+
+/* Objects with status "done". An index action's second object is its
+ * table, which only shares the index's fate: one index, not two. */
+static unsigned objects_done(const char *action, const json_t *objs)
 {
 	unsigned n = 0;
 	size_t i = 0;
 	json_t *o = NULL;
 
-	json_array_foreach(objs, i, o) {
+	json_array_foreach(objs, i, o)
+	{
 		const char *st = jstr(o, "status");
 
+		if (i > 0 && index_action(action))
+			break;
 		n += st != NULL && strcmp(st, "done") == 0;
 	}
 	return n;
@@ -601,7 +638,7 @@ static char *action_what(const char *action, const json_t *objs)
 
 	if (name == NULL)
 		return dbk_xstrdup(action);
-	if (n > 1)
+	if (n > 1 && !index_action(action))
 		snprintf(more, sizeof more, " (+%zu more)", n - 1);
 	return dbk_xasprintf("%s %s%s%s%s", action, schema ? schema : "",
 	                     schema ? "." : "", name, more);
@@ -631,21 +668,59 @@ static bool outcome_counted(struct dbk_sum_hk *hk, const char *outcome)
 	return true;
 }
 
-static void on_action(struct builder *b, struct dbk_sum_target *t,
-                      const json_t *rec, int64_t at)
+/* Pairs write-ahead records with final ones, whichever the scan meets
+ * first (two records of one millisecond sort by sequence as text): a
+ * "started" entry waits for its final record, a "final" one for its start. */
+static bool write_ahead(struct builder *b, size_t target, const json_t *rec,
+                        const char *action, const char *outcome, int64_t at)
 {
+	const char *id = jstr(rec, "id"), *ref = jstr(rec, "action_id");
+	char *what = NULL;
+
+	if (outcome != NULL && strcmp(outcome, "started") == 0 && id != NULL) {
+		if (json_object_get(b->started, id) != NULL) {
+			json_object_del(b->started,
+			                id); /* its final came first */
+			return true;
+		}
+		what = action_what(action ? action : "action",
+		                   json_object_get(rec, "objects"));
+		json_object_set_new(b->started, id,
+		                    json_pack("{s:I, s:I, s:s}", "target",
+		                              (json_int_t)target, "at",
+		                              (json_int_t)at, "what", what));
+		free(what);
+		return true;
+	}
+	if (ref != NULL && json_object_get(b->started, ref) != NULL)
+		json_object_del(b->started, ref);
+	else if (ref != NULL)
+		json_object_set_new(b->started, ref, json_null());
+	return false;
+}
+
+static void on_action(struct builder *b, size_t ix, const json_t *rec,
+                      int64_t at)
+{
+	struct dbk_sum_target *t = &b->s->targets[ix];
 	struct dbk_sum_hk *hk = &t->hk;
-	const char *action = jstr(rec, "action"), *outcome = jstr(rec, "outcome");
+	const char *action = jstr(rec, "action"),
+	           *outcome = jstr(rec, "outcome");
 	const char *error = jstr(rec, "error");
 	const json_t *objs = json_object_get(rec, "objects");
-	unsigned done = objects_done(objs);
-	int64_t rows = jint(rec, "rows", 0), before = jint(rec, "bytes_before", 0);
+	unsigned done = 0;
+	int64_t rows = jint(rec, "rows", 0),
+	        before = jint(rec, "bytes_before", 0);
 	int64_t after = jint(rec, "bytes_after", 0);
-	bool did = done > 0 || rows > 0;
+	bool did = false;
 
+	if (write_ahead(b, ix, rec, action, outcome, at))
+		return;
 	hk->actions++;
 	if (action == NULL || !outcome_counted(hk, outcome))
 		return;
+	done = objects_done(action, objs);
+	did = done > 0 || rows > 0;
 	acc_add(&hk->time_ms, jint(rec, "duration_ms", 0));
 	if (strcmp(action, "drop_tables") == 0) {
 		hk->tables_dropped += done;
@@ -665,12 +740,41 @@ static void on_action(struct builder *b, struct dbk_sum_target *t,
 	} else if (strcmp(action, "analyze") == 0) {
 		hk->tables_analyzed += done;
 	}
-	if (strcmp(outcome, "failed") == 0 || error != NULL) {
+	/* A skip (lock not granted) or a partial run is not a failure. */
+	if (strcmp(outcome, "failed") == 0) {
 		char *what = action_what(action, objs);
 		const char *why = error ? error : jstr(rec, "note");
 
-		failure_add(b, t->name, what, why ? why : "(no error text)", at);
+		failure_add(b, t->name, what, why ? why : "(no error text)",
+		            at);
 		free(what);
+	}
+}
+
+/* A write-ahead record without a final one, followed by a later cycle of
+ * its target: the agent stopped or crashed during the action, and its
+ * outcome is unknown. Without a later cycle it may still be running. */
+static void interrupted(struct builder *b)
+{
+	const char *id = NULL;
+	json_t *st = NULL;
+
+	json_object_foreach(b->started, id, st)
+	{
+		struct dbk_sum_target *t = NULL;
+		int64_t at = jint(st, "at", 0);
+
+		if (!json_is_object(st))
+			continue;
+		t = &b->s->targets[jint(st, "target", 0)];
+		if (t->cycles.last_ms <= at)
+			continue;
+		t->hk.actions++;
+		t->hk.interrupted++;
+		failure_add(b, t->name, jstr(st, "what"),
+		            "no outcome was recorded: the "
+		            "agent stopped or crashed during the action",
+		            at);
 	}
 }
 
@@ -678,8 +782,8 @@ static void on_finding(struct builder *b, struct dbk_sum_target *t,
                        const json_t *rec, int64_t at)
 {
 	struct dbk_summary *s = b->s;
-	const char *parts[4] = { t->name, jstr(rec, "category"), jstr(rec, "object"),
-	                         jstr(rec, "title") };
+	const char *parts[4] = {t->name, jstr(rec, "category"),
+	                        jstr(rec, "object"), jstr(rec, "title")};
 	char *key = group_key(parts, 4);
 	json_t *ix = json_object_get(b->f_index, key);
 	struct dbk_sum_finding *f = NULL;
@@ -688,16 +792,19 @@ static void on_finding(struct builder *b, struct dbk_sum_target *t,
 		f = &s->findings[json_integer_value(ix)];
 	} else {
 		if (s->n_findings == b->cap_findings) {
-			b->cap_findings = b->cap_findings ? b->cap_findings * 2 : 32;
+			b->cap_findings =
+			        b->cap_findings ? b->cap_findings * 2 : 32;
 			s->findings = dbk_xrealloc(s->findings,
-			                           b->cap_findings * sizeof *s->findings);
+			                           b->cap_findings *
+			                                   sizeof *s->findings);
 		}
 		f = &s->findings[s->n_findings];
 		memset(f, 0, sizeof *f);
 		f->target = dbk_xstrdup(parts[0]);
 		f->category = dbk_xstrdup(parts[1] ? parts[1] : "other");
 		f->object = dbk_xstrdup(parts[2]);
-		f->title = dbk_xstrdup(parts[3] ? parts[3] : "(untitled finding)");
+		f->title =
+		        dbk_xstrdup(parts[3] ? parts[3] : "(untitled finding)");
 		f->first_ms = at;
 		json_object_set_new(b->f_index, key,
 		                    json_integer((json_int_t)s->n_findings++));
@@ -721,8 +828,8 @@ struct msum {
 };
 
 struct mvals {
-	struct msum hit, read, req, reads, xact, questions;     /* rates */
-	struct msum conn_total, threads, conn_gauge, lag; /* gauges */
+	struct msum hit, read, req, reads, xact, questions; /* rates */
+	struct msum conn_total, threads, conn_gauge, lag;   /* gauges */
 };
 
 static void msum_rate(struct msum *m, const json_t *v)
@@ -779,7 +886,8 @@ static void mvals_add(struct mvals *mv, const json_t *v)
 	else if (strcmp(name, "threads_connected") == 0)
 		msum_gauge(&mv->threads, v);
 	else if (strcmp(name, "connections") == 0 && gauge)
-		msum_gauge(&mv->conn_gauge, v); /* MySQL's is a counter: not this */
+		msum_gauge(&mv->conn_gauge,
+		           v); /* MySQL's is a counter: not this */
 	else if (strcmp(name, "replication_lag") == 0 ||
 	         strcmp(name, "replica_replay_lag") == 0 ||
 	         strcmp(name, "replica_lag") == 0)
@@ -796,13 +904,15 @@ static void on_metrics(struct dbk_sum_target *t, const json_t *rec, int64_t at)
 	memset(&mv, 0, sizeof mv);
 	on_server(t, rec, at);
 	json_array_foreach(json_object_get(rec, "values"), i, v)
-		mvals_add(&mv, v);
-	if (msum_ok(&mv.hit) && msum_ok(&mv.read) && mv.hit.sum + mv.read.sum > 0)
+	        mvals_add(&mv, v);
+	if (msum_ok(&mv.hit) && msum_ok(&mv.read) &&
+	    mv.hit.sum + mv.read.sum > 0)
 		series_add(&se[DBK_SER_CACHE_HIT], at,
 		           100.0 * mv.hit.sum / (mv.hit.sum + mv.read.sum));
 	else if (msum_ok(&mv.req) && msum_ok(&mv.reads) && mv.req.sum > 0)
-		series_add(&se[DBK_SER_CACHE_HIT], at,
-		           fmax(0.0, 100.0 * (1.0 - mv.reads.sum / mv.req.sum)));
+		series_add(
+		        &se[DBK_SER_CACHE_HIT], at,
+		        fmax(0.0, 100.0 * (1.0 - mv.reads.sum / mv.req.sum)));
 	if (mv.conn_total.n > 0)
 		series_add(&se[DBK_SER_CONNECTIONS], at, mv.conn_total.sum);
 	else if (mv.threads.n > 0)
@@ -824,6 +934,7 @@ static int on_record(void *ctx, const char *box, const char *id, json_t *rec)
 	int kind = dbk_rec_kind_parse(jstr(rec, "kind"));
 	int64_t at = jint(rec, "time_ms", 0);
 	struct dbk_sum_target *t = NULL;
+	size_t ix = 0;
 
 	(void)box;
 	(void)id;
@@ -832,14 +943,24 @@ static int on_record(void *ctx, const char *box, const char *id, json_t *rec)
 		return 0;
 	}
 	b->s->records++;
-	t = &b->s->targets[target_index(b, target)];
+	ix = target_index(b, target); /* may move s->targets */
+	t = &b->s->targets[ix];
 	t->records++;
 	switch (kind) {
-	case DBK_REC_RUN: on_run(b, t, rec, at); break;
-	case DBK_REC_ACTION: on_action(b, t, rec, at); break;
-	case DBK_REC_FINDING: on_finding(b, t, rec, at); break;
-	case DBK_REC_METRICS: on_metrics(t, rec, at); break;
-	default: break;
+	case DBK_REC_RUN:
+		on_run(b, t, rec, at);
+		break;
+	case DBK_REC_ACTION:
+		on_action(b, ix, rec, at);
+		break;
+	case DBK_REC_FINDING:
+		on_finding(b, t, rec, at);
+		break;
+	case DBK_REC_METRICS:
+		on_metrics(t, rec, at);
+		break;
+	default:
+		break;
 	}
 	return 0;
 }
@@ -927,7 +1048,8 @@ static void findings_finish(struct dbk_summary *s)
 {
 	for (size_t i = 0; i < s->n_findings; i++) {
 		struct dbk_sum_finding *f = &s->findings[i];
-		struct dbk_sum_target *t = (struct dbk_sum_target *)target_by_name(s, f->target);
+		struct dbk_sum_target *t =
+		        (struct dbk_sum_target *)target_by_name(s, f->target);
 
 		finding_status(f, t);
 		if (f->open) {
@@ -943,7 +1065,8 @@ static void findings_finish(struct dbk_summary *s)
 		}
 	}
 	if (s->n_findings > 1)
-		qsort(s->findings, s->n_findings, sizeof *s->findings, finding_cmp);
+		qsort(s->findings, s->n_findings, sizeof *s->findings,
+		      finding_cmp);
 }
 
 /* Local calendar days of a series; points are in time order. */
@@ -955,15 +1078,18 @@ static void series_days(struct dbk_sum_series *se)
 	for (size_t i = 0; i < se->n; i++) {
 		const struct dbk_sum_point *p = &se->v[i];
 
-		if (d == NULL || p->t_ms >= day_end || p->t_ms < day_end - 90000000) {
+		if (d == NULL || p->t_ms >= day_end ||
+		    p->t_ms < day_end - 90000000) {
 			struct tm tm;
 
-			se->days = dbk_xrealloc(se->days, (se->n_days + 1) * sizeof *se->days);
+			se->days = dbk_xrealloc(
+			        se->days, (se->n_days + 1) * sizeof *se->days);
 			d = &se->days[se->n_days++];
 			memset(d, 0, sizeof *d);
 			local_tm(p->t_ms, &tm);
 			strftime(d->date, sizeof d->date, "%Y-%m-%d", &tm);
-			day_end = local_midnight(tm.tm_year + 1900, tm.tm_mon, tm.tm_mday + 1);
+			day_end = local_midnight(tm.tm_year + 1900, tm.tm_mon,
+			                         tm.tm_mday + 1);
 			d->min = d->max = p->v;
 		}
 		d->min = p->v < d->min ? p->v : d->min;
@@ -997,9 +1123,11 @@ static void hk_add(struct dbk_sum_hk *to, const struct dbk_sum_hk *h)
 	to->failed += h->failed;
 	to->dry_run += h->dry_run;
 	to->carried += h->carried;
+	to->interrupted += h->interrupted;
 }
 
-static void cycles_add(struct dbk_sum_cycles *to, const struct dbk_sum_cycles *c)
+static void cycles_add(struct dbk_sum_cycles *to,
+                       const struct dbk_sum_cycles *c)
 {
 	to->runs += c->runs;
 	to->finished += c->finished;
@@ -1048,7 +1176,7 @@ static void names_add(struct names *nm, const char *fmt, ...)
 }
 
 static void reason(struct dbk_summary *s, int level, const char *fmt, ...)
-	DBK_PRINTF(3, 4);
+        DBK_PRINTF(3, 4);
 
 static void reason(struct dbk_summary *s, int level, const char *fmt, ...)
 {
@@ -1071,27 +1199,28 @@ static const char *plural(unsigned n)
 
 static void reasons_findings(struct dbk_summary *s)
 {
-	struct names crit = { "", 0 }, warn = { "", 0 };
+	struct names crit = {"", 0}, warn = {"", 0};
 
 	for (size_t i = 0; i < s->n_findings; i++) {
 		const struct dbk_sum_finding *f = &s->findings[i];
 
 		if (f->open && f->severity == 2)
-			names_add(&crit, "%s on %s", f->title, f->target);
+			names_add(&crit, "%s (%s)", f->title, f->target);
 		else if (f->open && f->severity == 1)
-			names_add(&warn, "%s on %s", f->title, f->target);
+			names_add(&warn, "%s (%s)", f->title, f->target);
 	}
 	if (crit.n > 0)
-		reason(s, DBK_SUM_ACTION, "%u critical finding%s still open: %s",
-		       crit.n, plural(crit.n), crit.buf);
+		reason(s, DBK_SUM_ACTION,
+		       "%u critical finding%s still open: %s", crit.n,
+		       plural(crit.n), crit.buf);
 	if (warn.n > 0)
-		reason(s, DBK_SUM_ATTENTION, "%u warning%s still open: %s", warn.n,
-		       plural(warn.n), warn.buf);
+		reason(s, DBK_SUM_ATTENTION, "%u warning%s still open: %s",
+		       warn.n, plural(warn.n), warn.buf);
 }
 
 static void reasons_cycles(struct dbk_summary *s)
 {
-	struct names failed = { "", 0 }, silent = { "", 0 };
+	struct names failed = {"", 0}, silent = {"", 0};
 	unsigned n_failed = 0;
 
 	for (size_t i = 0; i < s->n_targets; i++) {
@@ -1099,8 +1228,10 @@ static void reasons_cycles(struct dbk_summary *s)
 		const struct dbk_sum_cycles *c = &t->cycles;
 
 		if (c->runs > 0 && c->failed == c->runs)
-			reason(s, DBK_SUM_ACTION, "every cycle on %s failed (%u); the "
-			       "agent cannot work there: %s", t->name, c->runs,
+			reason(s, DBK_SUM_ACTION,
+			       "Every cycle on %s failed (%u); the "
+			       "agent cannot work there: %s",
+			       t->name, c->runs,
 			       c->last_error ? c->last_error : "no error text");
 		else if (c->failed > 0) {
 			n_failed += c->failed;
@@ -1113,25 +1244,43 @@ static void reasons_cycles(struct dbk_summary *s)
 		reason(s, DBK_SUM_ATTENTION, "%u cycle%s failed (%s)", n_failed,
 		       plural(n_failed), failed.buf);
 	if (silent.n > 0)
-		reason(s, DBK_SUM_ATTENTION, "no cycle was recorded for %s in this "
-		       "period; is the agent running?", silent.buf);
+		reason(s, DBK_SUM_ATTENTION,
+		       "No cycle was recorded for %s in this "
+		       "period; is the agent running?",
+		       silent.buf);
 	else if (s->total_cycles.runs == 0)
-		reason(s, DBK_SUM_ATTENTION, "no cycle was recorded in this period; "
+		reason(s, DBK_SUM_ATTENTION,
+		       "No cycle was recorded in this period; "
 		       "is the agent running?");
+}
+
+static bool interrupted_failure(const struct dbk_sum_failure *x)
+{
+	return strncmp(x->error, "no outcome was recorded", 23) == 0;
 }
 
 static void reasons_actions(struct dbk_summary *s)
 {
-	struct names nm = { "", 0 };
+	struct names failed = {"", 0}, cut = {"", 0};
 
-	if (s->total.failed == 0)
-		return;
-	for (size_t i = 0; i < s->n_failures; i++)
-		if (strcmp(s->failures[i].what, "cycle") != 0)
-			names_add(&nm, "%s on %s", s->failures[i].what,
-			          s->failures[i].target);
-	reason(s, DBK_SUM_ATTENTION, "%u housekeeping action%s failed: %s",
-	       s->total.failed, plural(s->total.failed), nm.buf);
+	for (size_t i = 0; i < s->n_failures; i++) {
+		const struct dbk_sum_failure *x = &s->failures[i];
+
+		if (strcmp(x->what, "cycle") == 0)
+			continue;
+		names_add(interrupted_failure(x) ? &cut : &failed, "%s (%s)",
+		          x->what, x->target);
+	}
+	if (s->total.failed > 0)
+		reason(s, DBK_SUM_ATTENTION,
+		       "%u housekeeping action%s failed: %s", s->total.failed,
+		       plural(s->total.failed), failed.buf);
+	if (s->total.interrupted > 0)
+		reason(s, DBK_SUM_ATTENTION,
+		       "%u housekeeping action%s ended without an "
+		       "outcome (the agent stopped or crashed): %s",
+		       s->total.interrupted, plural(s->total.interrupted),
+		       cut.buf);
 }
 
 static void conclude(struct dbk_summary *s)
@@ -1147,23 +1296,26 @@ static void conclude(struct dbk_summary *s)
 		return;
 	for (size_t i = 0; i < s->n_targets; i++)
 		n_targets += s->targets[i].cycles.runs > 0;
-	reason(s, DBK_SUM_HEALTHY, "%u cycle%s on %u target%s, none failed; no "
-	       "critical finding or warning is open", c->runs, plural(c->runs),
-	       n_targets, plural(n_targets));
+	reason(s, DBK_SUM_HEALTHY,
+	       "%u cycle%s on %u target%s, none failed; no "
+	       "critical finding or warning is open",
+	       c->runs, plural(c->runs), n_targets, plural(n_targets));
 }
 
 static void notes(struct dbk_summary *s)
 {
 	if (s->unreadable > 0)
-		push(&s->notes, &s->n_notes, dbk_xasprintf(
-		     "%u queue file%s could not be read and %s left out "
-		     "(unparsable files are moved to bad/)",
-		     s->unreadable, plural(s->unreadable),
-		     s->unreadable == 1 ? "was" : "were"));
+		push(&s->notes, &s->n_notes,
+		     dbk_xasprintf("%u queue file%s could not be read and %s "
+		                   "left out (unparsable files are moved to "
+		                   "bad/)",
+		                   s->unreadable, plural(s->unreadable),
+		                   s->unreadable == 1 ? "was" : "were"));
 	if (s->ignored > 0)
-		push(&s->notes, &s->n_notes, dbk_xasprintf(
-		     "%u record%s without a target or of an unknown kind left out",
-		     s->ignored, plural(s->ignored)));
+		push(&s->notes, &s->n_notes,
+		     dbk_xasprintf("%u record%s without a target or of an "
+		                   "unknown kind left out",
+		                   s->ignored, plural(s->ignored)));
 }
 
 static void finish(struct dbk_summary *s)
@@ -1173,7 +1325,8 @@ static void finish(struct dbk_summary *s)
 			series_days(&s->targets[i].series[k]);
 	findings_finish(s);
 	if (s->n_failures > 1)
-		qsort(s->failures, s->n_failures, sizeof *s->failures, failure_cmp);
+		qsort(s->failures, s->n_failures, sizeof *s->failures,
+		      failure_cmp);
 	if (s->n_targets > 1)
 		qsort(s->targets, s->n_targets, sizeof *s->targets, target_cmp);
 	for (size_t i = 0; i < s->n_targets; i++) {
@@ -1189,7 +1342,7 @@ struct dbk_summary *dbk_summary_build(struct dbk_queue *q,
                                       struct dbk_err *err)
 {
 	struct dbk_summary *s = NULL;
-	struct builder b = { .o = o };
+	struct builder b = {.o = o};
 	struct dbk_queue_filter f;
 
 	if (o->period.to_ms <= o->period.from_ms) {
@@ -1200,16 +1353,25 @@ struct dbk_summary *dbk_summary_build(struct dbk_queue *q,
 
 	s->period = o->period;
 	s->generated_ms = o->now_ms;
-	s->queue = dbk_xstrdup(o->queue_name ? o->queue_name : dbk_queue_name(q));
+	s->queue =
+	        dbk_xstrdup(o->queue_name ? o->queue_name : dbk_queue_name(q));
 	s->target_filter = dbk_xstrdup(o->target);
 	cycles_init(&s->total_cycles);
 	b.t_index = json_object();
 	b.f_index = json_object();
 	b.x_index = json_object();
+	b.started = json_object();
 	/* Configured targets are listed even when silent: silence is news. */
-	for (size_t i = 0; i < o->n_configured; i++)
-		if (o->target == NULL || strcmp(o->target, o->configured[i]) == 0)
-			s->targets[target_index(&b, o->configured[i])].configured = true;
+	for (size_t i = 0; i < o->n_configured; i++) {
+		size_t ix = 0;
+
+		if (o->target != NULL &&
+		    strcmp(o->target, o->configured[i]) != 0)
+			continue;
+		ix = target_index(&b,
+		                  o->configured[i]); /* may move s->targets */
+		s->targets[ix].configured = true;
+	}
 	dbk_queue_filter_init(&f);
 	f.target = o->target;
 	f.since_ms = o->period.from_ms;
@@ -1218,8 +1380,10 @@ struct dbk_summary *dbk_summary_build(struct dbk_queue *q,
 		dbk_summary_free(s);
 		s = NULL;
 	} else {
+		interrupted(&b);
 		finish(s);
 	}
+	json_decref(b.started);
 	json_decref(b.t_index);
 	json_decref(b.f_index);
 	json_decref(b.x_index);

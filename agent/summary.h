@@ -30,38 +30,41 @@ struct dbk_sum_period {
 
 /* The dur_ms before now_ms. Returns 0, or -1 when dur_ms is not positive. */
 int dbk_sum_period_since(int64_t now_ms, int64_t dur_ms,
-                         struct dbk_sum_period *out, struct dbk_err *err)
-	DBK_MUSTCHECK;
+                         struct dbk_sum_period *out,
+                         struct dbk_err *err) DBK_MUSTCHECK;
 /* From local midnight of `from` (YYYY-MM-DD) to the end of the day `to`
  * (inclusive). to may be NULL: up to now_ms. Refuses malformed or
  * impossible dates and to before from. */
 int dbk_sum_period_dates(const char *from, const char *to, int64_t now_ms,
-                         struct dbk_sum_period *out, struct dbk_err *err)
-	DBK_MUSTCHECK;
+                         struct dbk_sum_period *out,
+                         struct dbk_err *err) DBK_MUSTCHECK;
 /* unit "week": the last full ISO week (Monday 00:00 to Monday 00:00) before
  * now_ms; "month": the last full calendar month. */
 int dbk_sum_period_last(const char *unit, int64_t now_ms,
-                        struct dbk_sum_period *out, struct dbk_err *err)
-	DBK_MUSTCHECK;
+                        struct dbk_sum_period *out,
+                        struct dbk_err *err) DBK_MUSTCHECK;
 
 /* ---- The model (read-only for renderers) ---- */
 
 enum dbk_sum_verdict {
 	DBK_SUM_HEALTHY = 0,
-	DBK_SUM_ATTENTION,  /* warnings open, failed cycles or actions */
-	DBK_SUM_ACTION,     /* critical findings open, or the agent cannot work */
+	DBK_SUM_ATTENTION, /* warnings open, failed cycles or actions */
+	DBK_SUM_ACTION, /* critical findings open, or the agent cannot work */
 };
-const char *dbk_sum_verdict_name(int v);  /* "healthy", "attention_needed", ... */
-const char *dbk_sum_verdict_title(int v); /* "Healthy", "Attention needed", ... */
+const char *
+dbk_sum_verdict_name(int v); /* "healthy", "attention_needed", ... */
+const char *
+dbk_sum_verdict_title(int v); /* "Healthy", "Attention needed", ... */
 
 /* Severities as in planner.h's enum dbk_severity. */
 #define DBK_SUM_SEVERITIES 3
 const char *dbk_sum_severity_name(int sev); /* "info", "warning", "critical" */
 
-/* Housekeeping totals from action records. Object counts are objects with
- * status "done"; byte and row sums come from actions that did something
- * (an object done, or rows deleted). Dry runs and carried actions are only
- * counted, never summed. */
+/* Housekeeping totals from action records (final ones; write-ahead
+ * "started" records only pair with them). Object counts are objects with
+ * status "done" (an index action's table is not counted); byte and row
+ * sums come from actions that did something (an object done, or rows
+ * deleted). Dry runs and carried actions are only counted, never summed. */
 struct dbk_sum_hk {
 	int64_t tables_dropped, tables_dropped_bytes;
 	int64_t rows_purged;
@@ -71,6 +74,8 @@ struct dbk_sum_hk {
 	int64_t tables_analyzed;
 	int64_t time_ms; /* sum of the actions' duration_ms */
 	unsigned actions, done, partial, skipped, failed, dry_run, carried;
+	unsigned interrupted; /* a write-ahead record and no outcome, then a
+	                         later cycle */
 };
 
 /* Cycles from run records: status finished, stopped_budget (over its run
@@ -78,23 +83,29 @@ struct dbk_sum_hk {
  * (another agent held the database lock), failed. */
 struct dbk_sum_cycles {
 	unsigned runs, finished, stopped_budget, stopped, busy, failed;
-	unsigned outside_window; /* cycles where some task waited for its window */
+	unsigned outside_window; /* cycles where some task waited for its window
+	                          */
 	int64_t time_ms;         /* sum of duration_ms */
 	int64_t first_ms, last_ms;
 	char *last_status;
-	char *last_error;        /* of the last failed cycle */
+	char *last_error; /* of the last failed cycle */
 };
 
 enum dbk_sum_series_id {
-	DBK_SER_DB_SIZE = 0, /* server.db_size_bytes of run and metrics records */
-	DBK_SER_CACHE_HIT,   /* % from blks_hit/blks_read or InnoDB buffer pool rates */
-	DBK_SER_CONNECTIONS, /* connections_total, threads_connected, or connections gauges */
+	DBK_SER_DB_SIZE =
+	        0,         /* server.db_size_bytes of run and metrics records */
+	DBK_SER_CACHE_HIT, /* % from blks_hit/blks_read or InnoDB buffer pool
+	                      rates */
+	DBK_SER_CONNECTIONS, /* connections_total, threads_connected, or
+	                        connections gauges */
 	DBK_SER_XACT_RATE,   /* xact_commit rate_per_s (PostgreSQL) */
 	DBK_SER_QUERY_RATE,  /* questions rate_per_s (MySQL) */
-	DBK_SER_REPL_LAG,    /* max of replication_lag, replica_replay_lag, replica_lag */
+	DBK_SER_REPL_LAG,    /* max of replication_lag, replica_replay_lag,
+	                        replica_lag */
 	DBK_SER_COUNT
 };
-const char *dbk_sum_series_name(int id);  /* "db_size_bytes", "cache_hit_pct", ... */
+const char *
+dbk_sum_series_name(int id); /* "db_size_bytes", "cache_hit_pct", ... */
 const char *dbk_sum_series_title(int id); /* "Database size", ... */
 const char *dbk_sum_series_unit(int id);  /* "bytes", "%", "", "/s", "ms" */
 
@@ -128,16 +139,17 @@ struct dbk_sum_task {
 
 struct dbk_sum_target {
 	char *name;
-	char *flavour;         /* latest seen; NULL: unknown */
+	char *flavour; /* latest seen; NULL: unknown */
 	char *version;
-	bool configured;       /* named in the configuration */
+	bool configured; /* named in the configuration */
 	unsigned records;
 	int64_t size_start, size_end; /* -1: unknown */
 	int64_t size_start_ms, size_end_ms;
 	struct dbk_sum_cycles cycles;
 	struct dbk_sum_hk hk;
 	unsigned open[DBK_SUM_SEVERITIES], resolved[DBK_SUM_SEVERITIES];
-	unsigned opened[DBK_SUM_SEVERITIES]; /* first seen after the first look */
+	unsigned opened[DBK_SUM_SEVERITIES]; /* first seen after the first look
+	                                      */
 	struct dbk_sum_series series[DBK_SER_COUNT];
 	size_t n_tasks;
 	struct dbk_sum_task *tasks;
@@ -160,7 +172,7 @@ struct dbk_sum_finding {
 /* Failed cycles and actions grouped by (target, what, error). */
 struct dbk_sum_failure {
 	char *target;
-	char *what;  /* "cycle", or "rebuild_index public.idx" */
+	char *what; /* "cycle", or "rebuild_index public.idx" */
 	char *error;
 	unsigned count;
 	int64_t first_ms, last_ms;
@@ -170,7 +182,7 @@ struct dbk_summary {
 	struct dbk_sum_period period;
 	int64_t generated_ms;
 	char *queue;
-	char *target_filter;     /* NULL: every target */
+	char *target_filter; /* NULL: every target */
 	size_t n_targets;
 	struct dbk_sum_target *targets; /* by name */
 	size_t n_findings;
@@ -181,14 +193,14 @@ struct dbk_summary {
 	struct dbk_sum_cycles total_cycles;
 	unsigned open[DBK_SUM_SEVERITIES], resolved[DBK_SUM_SEVERITIES];
 	unsigned opened[DBK_SUM_SEVERITIES];
-	unsigned records;        /* records read in the period */
-	unsigned ignored;        /* records of a shape we do not know */
-	unsigned unreadable;     /* files the queue set aside in bad/ */
-	int verdict;             /* enum dbk_sum_verdict */
+	unsigned records;    /* records read in the period */
+	unsigned ignored;    /* records of a shape we do not know */
+	unsigned unreadable; /* files the queue set aside in bad/ */
+	int verdict;         /* enum dbk_sum_verdict */
 	size_t n_reasons;
-	char **reasons;          /* why, most important first; never empty */
+	char **reasons; /* why, most important first; never empty */
 	size_t n_notes;
-	char **notes;            /* about the data (unreadable files, ...) */
+	char **notes; /* about the data (unreadable files, ...) */
 };
 
 struct dbk_summary_opts {
@@ -196,9 +208,9 @@ struct dbk_summary_opts {
 	const char *target;            /* NULL: every target */
 	const char *const *configured; /* target names expected to report */
 	size_t n_configured;
-	const char *queue_name;        /* for the report header */
-	int64_t now_ms;                /* "generated at" */
-	dbk_queue_warn_fn warn;        /* scan warnings also go here; may be NULL */
+	const char *queue_name; /* for the report header */
+	int64_t now_ms;         /* "generated at" */
+	dbk_queue_warn_fn warn; /* scan warnings also go here; may be NULL */
 	void *warn_ctx;
 };
 

@@ -12,14 +12,15 @@
 #include <time.h>
 
 /* Chart geometry, in SVG user units (the SVG scales to its box). */
-#define CH_W 520
-#define CH_H 200
-#define CH_ML 64   /* left margin: y labels */
-#define CH_MR 14
-#define CH_MT 12
-#define CH_MB 28   /* bottom margin: x labels */
+#define CH_W          520
+#define CH_H          200
+#define CH_ML         70 /* left margin: y labels */
+#define CH_MR         14
+#define CH_MT         12
+#define CH_MB         28  /* bottom margin: x labels */
 #define CH_MAX_POINTS 400 /* more are averaged into this many buckets */
 
+/* clang-format off */
 static const char css[] =
 	":root{--fg:#1f2933;--muted:#616e7c;--line:#e4e7eb;--soft:#f5f7fa;"
 	"--accent:#2f6fb2;--ok:#1e7a46;--ok-bg:#e6f4ec;--warn:#8a5300;"
@@ -59,6 +60,7 @@ static const char css[] =
 	"vertical-align:top}\n"
 	"th{background:var(--soft);font-weight:600;font-size:12px;color:#3e4c59}\n"
 	"td.n,th.n{text-align:right;white-space:nowrap}\n"
+	".tw{overflow-x:auto}\n"
 	"tr.total td{font-weight:650;border-top:2px solid var(--line)}\n"
 	"td.err{color:var(--bad);word-break:break-word}\n"
 	".note{color:var(--muted);font-size:13px}\n"
@@ -90,14 +92,18 @@ static const char css[] =
 	"svg text{font-family:inherit;font-size:11px;fill:#616e7c}\n"
 	"footer{margin-top:36px;padding-top:10px;border-top:1px solid var(--line);"
 	"color:var(--muted);font-size:12px}\n"
-	"@media (max-width:760px){main{padding:20px}.kpis{grid-template-columns:1fr 1fr}"
+	"@media screen and (max-width:760px){main{padding:20px}.kpis{grid-template-columns:1fr 1fr}"
 	".charts{grid-template-columns:1fr}}\n"
 	"@page{size:A4;margin:14mm}\n"
 	"@media print{*{-webkit-print-color-adjust:exact;print-color-adjust:exact}"
-	"body{font-size:10pt}main{max-width:none;padding:0}"
+	"body{font-size:10pt}main{max-width:none;padding:0}.tw{overflow:visible}"
+	"table{font-size:8pt}th{font-size:7.5pt}th,td{padding:3px 4px}"
+	"td.n,th.n{white-space:normal}.kpi .v{font-size:17px}"
+	".charts{gap:8px}figure{padding:6px 8px 4px}"
 	"h2{break-after:avoid;margin-top:20px}h3{break-after:avoid}"
 	"table,figure,.verdict,.kpis,ol.plan>li,tr{break-inside:avoid}"
 	"th{background:#eef1f4}.kpi,figure{border-color:#cbd2d9}}\n";
+/* clang-format on */
 
 /* Writes s HTML-escaped, for text and for quoted attribute values alike.
  * Control characters (C0 except newline and tab, DEL, C1) become spaces:
@@ -111,15 +117,26 @@ static void h_text(FILE *f, const char *s)
 		unsigned char c = p[i];
 
 		switch (c) {
-		case '&': fputs("&amp;", f); break;
-		case '<': fputs("&lt;", f); break;
-		case '>': fputs("&gt;", f); break;
-		case '"': fputs("&quot;", f); break;
-		case '\'': fputs("&#39;", f); break;
+		case '&':
+			fputs("&amp;", f);
+			break;
+		case '<':
+			fputs("&lt;", f);
+			break;
+		case '>':
+			fputs("&gt;", f);
+			break;
+		case '"':
+			fputs("&quot;", f);
+			break;
+		case '\'':
+			fputs("&#39;", f);
+			break;
 		default:
 			if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f) {
 				fputc(' ', f);
-			} else if (c == 0xc2 && p[i + 1] >= 0x80 && p[i + 1] < 0xa0) {
+			} else if (c == 0xc2 && p[i + 1] >= 0x80 &&
+			           p[i + 1] < 0xa0) {
 				fputc(' ', f);
 				i++;
 			} else {
@@ -134,18 +151,29 @@ static const char *sev_class(int sev)
 	return dbk_sum_severity_name(sev);
 }
 
+/* clang-format off */
+static const char page_start[] =
+	"<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n"
+	"<meta charset=\"utf-8\">\n"
+	"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+	"<meta http-equiv=\"Content-Security-Policy\" "
+	"content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">\n"
+	"<meta name=\"generator\" content=\"dbkeeper\">\n";
+/* clang-format on */
+
 static void head(FILE *f, const struct dbk_summary *s)
 {
 	char a[32], b[32], g[32];
 
-	fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-	      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-	      "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
-	      "style-src 'unsafe-inline'; img-src data:\">\n"
-	      "<meta name=\"generator\" content=\"dbkeeper\">\n<title>dbkeeper summary: ", f);
+	fputs(page_start, f);
+	fputs("<title>dbkeeper summary: ", f);
 	h_text(f, s->period.label);
-	fprintf(f, "</title>\n<style>\n%s</style>\n</head>\n<body>\n<main>\n", css);
-	fputs("<header>\n<div class=\"brand\">dbkeeper &middot; operations summary</div>\n<h1>", f);
+	fprintf(f, "</title>\n<style>\n%s</style>\n</head>\n", css);
+	fputs("<body>\n<main>\n<header>\n", f);
+	fputs("<div class=\"brand\">dbkeeper &middot; "
+	      "operations summary</div>\n",
+	      f);
+	fputs("<h1>", f);
 	h_text(f, s->period.label);
 	fprintf(f, "</h1>\n<p class=\"meta\">%s &ndash; %s (local time)",
 	        dbk_sum_fmt_time(s->period.from_ms, true, a, sizeof a),
@@ -162,8 +190,10 @@ static void head(FILE *f, const struct dbk_summary *s)
 
 static void verdict(FILE *f, const struct dbk_summary *s)
 {
-	fprintf(f, "<section class=\"verdict v-%s\" id=\"conclusion\">\n"
-	        "<div class=\"label\">%s</div>\n<ul>\n", dbk_sum_verdict_name(s->verdict),
+	fprintf(f,
+	        "<section class=\"verdict v-%s\" id=\"conclusion\">\n"
+	        "<div class=\"label\">%s</div>\n<ul>\n",
+	        dbk_sum_verdict_name(s->verdict),
 	        dbk_sum_verdict_title(s->verdict));
 	for (size_t i = 0; i < s->n_reasons; i++) {
 		fputs("<li>", f);
@@ -175,8 +205,11 @@ static void verdict(FILE *f, const struct dbk_summary *s)
 
 static void kpi(FILE *f, const char *k, const char *v, const char *sub)
 {
-	fprintf(f, "<div class=\"kpi\"><div class=\"k\">%s</div><div class=\"v\">%s</div>"
-	        "<div class=\"s\">%s</div></div>\n", k, v, sub);
+	fprintf(f,
+	        "<div class=\"kpi\"><div class=\"k\">%s</div>"
+	        "<div class=\"v\">%s</div>"
+	        "<div class=\"s\">%s</div></div>\n",
+	        k, v, sub);
 }
 
 static void kpis(FILE *f, const struct dbk_summary *s)
@@ -187,31 +220,38 @@ static void kpis(FILE *f, const struct dbk_summary *s)
 
 	fputs("<section class=\"kpis\">\n", f);
 	snprintf(v, sizeof v, "%u", c->runs);
-	snprintf(sub, sizeof sub, "%u failed &middot; %u busy &middot; %u over budget",
+	snprintf(sub, sizeof sub,
+	         "%u failed &middot; %u busy &middot; %u over budget",
 	         c->failed, c->busy, c->stopped_budget);
 	kpi(f, "Cycles", v, sub);
 	dbk_fmt_bytes(dbk_sum_hk_reclaimed(h), v, sizeof v);
-	snprintf(sub, sizeof sub, "%" PRId64 " table%s, %" PRId64 " server log%s dropped",
+	snprintf(sub, sizeof sub,
+	         "%" PRId64 " table%s, %" PRId64 " server log%s dropped",
 	         h->tables_dropped, h->tables_dropped == 1 ? "" : "s",
-	         h->server_logs_removed, h->server_logs_removed == 1 ? "" : "s");
+	         h->server_logs_removed,
+	         h->server_logs_removed == 1 ? "" : "s");
 	kpi(f, "Space reclaimed", v, sub);
 	dbk_sum_fmt_count(h->rows_purged, v, sizeof v);
-	snprintf(sub, sizeof sub, "%" PRId64 " index%s rebuilt, %s tables analyzed",
+	snprintf(sub, sizeof sub,
+	         "%" PRId64 " index%s rebuilt, %s tables analyzed",
 	         h->indexes_rebuilt, h->indexes_rebuilt == 1 ? "" : "es",
 	         dbk_sum_fmt_count(h->tables_analyzed, n, sizeof n));
 	kpi(f, "Log rows purged", v, sub);
 	snprintf(v, sizeof v, "%u", s->open[0] + s->open[1] + s->open[2]);
-	snprintf(sub, sizeof sub, "%u critical &middot; %u warning &middot; %u info",
-	         s->open[2], s->open[1], s->open[0]);
+	snprintf(sub, sizeof sub,
+	         "%u critical &middot; %u warning &middot; %u info", s->open[2],
+	         s->open[1], s->open[0]);
 	kpi(f, "Open findings", v, sub);
 	fputs("</section>\n", f);
 }
 
-static void th_row(FILE *f, const char *const *cells, size_t n, const char *align)
+static void th_row(FILE *f, const char *const *cells, size_t n,
+                   const char *align)
 {
 	fputs("<thead><tr>", f);
 	for (size_t i = 0; i < n; i++)
-		fprintf(f, "<th%s>%s</th>", align[i] == 'r' ? " class=\"n\"" : "", cells[i]);
+		fprintf(f, "<th%s>%s</th>",
+		        align[i] == 'r' ? " class=\"n\"" : "", cells[i]);
 	fputs("</tr></thead>\n<tbody>\n", f);
 }
 
@@ -220,6 +260,17 @@ static void td_text(FILE *f, const char *s)
 	fputs("<td>", f);
 	h_text(f, s);
 	fputs("</td>", f);
+}
+
+/* A right-aligned number cell; s is ours (formatted numbers), not data. */
+static void td_n(FILE *f, const char *s)
+{
+	fprintf(f, "<td class=\"n\">%s</td>", s);
+}
+
+static void td_u(FILE *f, unsigned v)
+{
+	fprintf(f, "<td class=\"n\">%u</td>", v);
 }
 
 static void engine(FILE *f, const struct dbk_sum_target *t)
@@ -236,17 +287,28 @@ static void engine(FILE *f, const struct dbk_sum_target *t)
 static void overview(FILE *f, const struct dbk_summary *s)
 {
 	static const char *const cols[] = {
-		"Target", "Engine", "Size at start", "Size at end", "Change", "Cycles",
-		"Finished", "Failed", "Busy", "Over budget", "Open (crit / warn / info)",
+	        "Target",
+	        "Engine",
+	        "Size at start",
+	        "Size at end",
+	        "Change",
+	        "Cycles",
+	        "Finished",
+	        "Failed",
+	        "Busy",
+	        "Over budget",
+	        "Open (crit / warn / info)",
 	};
 	char a[32], b[32], c[32];
 
 	fputs("<section id=\"overview\">\n<h2>Overview</h2>\n", f);
 	if (s->n_targets == 0) {
-		fputs("<p class=\"note\">No target reported in this period.</p>\n</section>\n", f);
+		fputs("<p class=\"note\">No target reported in this period."
+		      "</p>\n</section>\n",
+		      f);
 		return;
 	}
-	fputs("<table>\n", f);
+	fputs("<div class=\"tw\"><table>\n", f);
 	th_row(f, cols, DBK_NELEM(cols), "llrrrrrrrrr");
 	for (size_t i = 0; i < s->n_targets; i++) {
 		const struct dbk_sum_target *t = &s->targets[i];
@@ -257,49 +319,77 @@ static void overview(FILE *f, const struct dbk_summary *s)
 		td_text(f, t->name);
 		fputs("<td>", f);
 		engine(f, t);
-		fprintf(f, "</td><td class=\"n\">%s</td><td class=\"n\">%s</td>"
-		        "<td class=\"n\">%s</td><td class=\"n\">%u</td><td class=\"n\">%u</td>"
-		        "<td class=\"n\">%u</td><td class=\"n\">%u</td><td class=\"n\">%u</td>"
-		        "<td class=\"n\">%u / %u / %u</td></tr>\n",
-		        sized ? dbk_fmt_bytes(t->size_start, a, sizeof a) : "&ndash;",
-		        sized ? dbk_fmt_bytes(t->size_end, b, sizeof b) : "&ndash;",
-		        sized ? dbk_sum_fmt_delta_bytes(t->size_end - t->size_start, c,
-		                                        sizeof c) : "&ndash;",
-		        cy->runs, cy->finished, cy->failed, cy->busy, cy->stopped_budget,
+		fputs("</td>", f);
+		td_n(f, sized ? dbk_fmt_bytes(t->size_start, a, sizeof a)
+		              : "&ndash;");
+		td_n(f, sized ? dbk_fmt_bytes(t->size_end, b, sizeof b)
+		              : "&ndash;");
+		td_n(f,
+		     sized ? dbk_sum_fmt_delta_bytes(
+		                     t->size_end - t->size_start, c, sizeof c)
+		           : "&ndash;");
+		td_u(f, cy->runs);
+		td_u(f, cy->finished);
+		td_u(f, cy->failed);
+		td_u(f, cy->busy);
+		td_u(f, cy->stopped_budget);
+		fprintf(f, "<td class=\"n\">%u / %u / %u</td></tr>\n",
 		        t->open[2], t->open[1], t->open[0]);
 	}
-	fputs("</tbody></table>\n</section>\n", f);
+	fputs("</tbody></table></div>\n</section>\n", f);
 }
 
-static void hk_row(FILE *f, const char *name, bool total, const struct dbk_sum_hk *h)
+/* "3 (12.0 MB)", or "0" alone. */
+static const char *count_bytes(int64_t n, int64_t b, char *buf, size_t len)
 {
-	char a[32], b[32], c[32], d[32], e[32], g[32], r[32], n[32];
+	char c[32], sz[32];
+
+	dbk_sum_fmt_count(n, c, sizeof c);
+	if (n == 0)
+		snprintf(buf, len, "0");
+	else
+		snprintf(buf, len, "%s (%s)", c,
+		         dbk_fmt_bytes(b, sz, sizeof sz));
+	return buf;
+}
+
+static void hk_row(FILE *f, const char *name, bool total,
+                   const struct dbk_sum_hk *h)
+{
+	char buf[96], a[32], b[32];
 
 	fprintf(f, "<tr%s>", total ? " class=\"total\"" : "");
 	td_text(f, name);
-	fprintf(f, "<td class=\"n\">%" PRId64 " (%s)</td><td class=\"n\">%s</td>"
-	        "<td class=\"n\">%" PRId64 " (%s)</td><td class=\"n\">%" PRId64
-	        " (%s &rarr; %s)</td><td class=\"n\">%" PRId64 " (%s)</td>"
-	        "<td class=\"n\">%s</td><td class=\"n\">%u</td><td class=\"n\">%s</td></tr>\n",
-	        h->tables_dropped, dbk_fmt_bytes(h->tables_dropped_bytes, a, sizeof a),
-	        dbk_sum_fmt_count(h->rows_purged, r, sizeof r), h->server_logs_removed,
-	        dbk_fmt_bytes(h->server_logs_bytes, b, sizeof b), h->indexes_rebuilt,
-	        dbk_fmt_bytes(h->rebuild_bytes_before, c, sizeof c),
-	        dbk_fmt_bytes(h->rebuild_bytes_after, d, sizeof d), h->indexes_dropped,
-	        dbk_fmt_bytes(h->indexes_dropped_bytes, e, sizeof e),
-	        dbk_sum_fmt_count(h->tables_analyzed, n, sizeof n), h->failed,
-	        dbk_sum_fmt_ms(h->time_ms, g, sizeof g));
+	td_n(f, count_bytes(h->tables_dropped, h->tables_dropped_bytes, buf,
+	                    sizeof buf));
+	td_n(f, dbk_sum_fmt_count(h->rows_purged, buf, sizeof buf));
+	td_n(f, count_bytes(h->server_logs_removed, h->server_logs_bytes, buf,
+	                    sizeof buf));
+	if (h->indexes_rebuilt == 0)
+		snprintf(buf, sizeof buf, "0");
+	else
+		snprintf(buf, sizeof buf, "%" PRId64 " (%s &rarr; %s)",
+		         h->indexes_rebuilt,
+		         dbk_fmt_bytes(h->rebuild_bytes_before, a, sizeof a),
+		         dbk_fmt_bytes(h->rebuild_bytes_after, b, sizeof b));
+	td_n(f, buf);
+	td_n(f, count_bytes(h->indexes_dropped, h->indexes_dropped_bytes, buf,
+	                    sizeof buf));
+	td_n(f, dbk_sum_fmt_count(h->tables_analyzed, buf, sizeof buf));
+	td_u(f, h->failed + h->interrupted);
+	td_n(f, dbk_sum_fmt_ms(h->time_ms, buf, sizeof buf));
+	fputs("</tr>\n", f);
 }
 
 static void failures(FILE *f, const struct dbk_summary *s)
 {
-	static const char *const cols[] = { "Target", "What", "Error", "Times",
-	                                    "First", "Last" };
+	static const char *const cols[] = {"Target", "What",  "Error",
+	                                   "Times",  "First", "Last"};
 	char a[32], b[32];
 
 	if (s->n_failures == 0)
 		return;
-	fputs("<h3>Failures</h3>\n<table>\n", f);
+	fputs("<h3>Failures</h3>\n<div class=\"tw\"><table>\n", f);
 	th_row(f, cols, DBK_NELEM(cols), "lllrll");
 	for (size_t i = 0; i < s->n_failures; i++) {
 		const struct dbk_sum_failure *x = &s->failures[i];
@@ -309,39 +399,51 @@ static void failures(FILE *f, const struct dbk_summary *s)
 		td_text(f, x->what);
 		fputs("<td class=\"err\">", f);
 		h_text(f, x->error);
-		fprintf(f, "</td><td class=\"n\">%u</td><td>%s</td><td>%s</td></tr>\n",
-		        x->count, dbk_sum_fmt_time(x->first_ms, true, a, sizeof a),
+		fputs("</td>", f);
+		td_u(f, x->count);
+		fprintf(f, "<td>%s</td><td>%s</td></tr>\n",
+		        dbk_sum_fmt_time(x->first_ms, true, a, sizeof a),
 		        dbk_sum_fmt_time(x->last_ms, true, b, sizeof b));
 	}
-	fputs("</tbody></table>\n", f);
+	fputs("</tbody></table></div>\n", f);
 }
 
 static void housekeeping(FILE *f, const struct dbk_summary *s)
 {
 	static const char *const cols[] = {
-		"Target", "Tables dropped (space)", "Log rows purged",
-		"Server logs removed", "Indexes rebuilt (before &rarr; after)",
-		"Indexes dropped", "Statistics refreshed", "Failed", "Time spent",
+	        "Target",
+	        "Tables dropped (space)",
+	        "Log rows purged",
+	        "Server logs removed",
+	        "Indexes rebuilt (before &rarr; after)",
+	        "Indexes dropped",
+	        "Statistics refreshed",
+	        "Failed",
+	        "Time spent",
 	};
 	const struct dbk_sum_hk *t = &s->total;
 
 	fputs("<section id=\"housekeeping\">\n<h2>Housekeeping done</h2>\n", f);
 	if (t->actions == 0) {
-		fputs("<p class=\"note\">No housekeeping action was recorded in this "
-		      "period.</p>\n", f);
+		fputs("<p class=\"note\">No housekeeping action was "
+		      "recorded in this period.</p>\n",
+		      f);
 	} else {
-		fputs("<table>\n", f);
+		fputs("<div class=\"tw\"><table>\n", f);
 		th_row(f, cols, DBK_NELEM(cols), "lrrrrrrrr");
 		for (size_t i = 0; i < s->n_targets; i++)
 			hk_row(f, s->targets[i].name, false, &s->targets[i].hk);
 		if (s->n_targets > 1)
 			hk_row(f, "Total", true, t);
-		fputs("</tbody></table>\n", f);
+		fputs("</tbody></table></div>\n", f);
 		if (t->dry_run > 0 || t->carried > 0 || t->skipped > 0)
-			fprintf(f, "<p class=\"note\">Also: %u action%s in dry run (planned, "
-			        "not executed), %u carried over to a later cycle, %u skipped "
-			        "(objects locked or changed).</p>\n", t->dry_run,
-			        t->dry_run == 1 ? "" : "s", t->carried, t->skipped);
+			fprintf(f,
+			        "<p class=\"note\">Also: %u action%s in "
+			        "dry run (planned, not executed), %u carried "
+			        "over to a later cycle, %u skipped (objects "
+			        "locked or changed).</p>\n",
+			        t->dry_run, t->dry_run == 1 ? "" : "s",
+			        t->carried, t->skipped);
 	}
 	failures(f, s);
 	fputs("</section>\n", f);
@@ -351,8 +453,10 @@ static void finding_item(FILE *f, const struct dbk_sum_finding *x)
 {
 	char a[32], b[32];
 
-	fprintf(f, "<li class=\"%s\">\n<div class=\"ftitle\"><span class=\"pill %s\">%s"
-	        "</span>", sev_class(x->severity), sev_class(x->severity),
+	fprintf(f,
+	        "<li class=\"%s\">\n<div class=\"ftitle\">"
+	        "<span class=\"pill %s\">%s</span>",
+	        sev_class(x->severity), sev_class(x->severity),
 	        dbk_sum_severity_name(x->severity));
 	if (x->opened)
 		fputs("<span class=\"pill new\">new</span>", f);
@@ -366,7 +470,9 @@ static void finding_item(FILE *f, const struct dbk_sum_finding *x)
 		h_text(f, x->object);
 		fputs("</b>", f);
 	}
-	fprintf(f, " &middot; seen %u time%s, %s &ndash; %s</div>\n<div class=\"fbody\">\n",
+	fprintf(f,
+	        " &middot; seen %u time%s, %s &ndash; %s</div>\n"
+	        "<div class=\"fbody\">\n",
 	        x->count, x->count == 1 ? "" : "s",
 	        dbk_sum_fmt_time(x->first_ms, true, a, sizeof a),
 	        dbk_sum_fmt_time(x->last_ms, true, b, sizeof b));
@@ -385,8 +491,9 @@ static void finding_item(FILE *f, const struct dbk_sum_finding *x)
 
 static void resolved(FILE *f, const struct dbk_summary *s)
 {
-	static const char *const cols[] = { "Severity", "Target", "Finding", "Object",
-	                                    "Times", "First seen", "Last seen" };
+	static const char *const cols[] = {"Severity", "Target", "Finding",
+	                                   "Object",   "Times",  "First seen",
+	                                   "Last seen"};
 	char a[32], b[32];
 	bool any = false;
 
@@ -396,30 +503,38 @@ static void resolved(FILE *f, const struct dbk_summary *s)
 		if (x->open)
 			continue;
 		if (!any)
-			fputs("<h3>Resolved in this period</h3>\n<table>\n", f);
+			fputs("<h3>Resolved in this period</h3>\n<div "
+			      "class=\"tw\"><table>\n",
+			      f);
 		if (!any)
 			th_row(f, cols, DBK_NELEM(cols), "llllrll");
 		any = true;
 		fprintf(f, "<tr><td><span class=\"pill %s\">%s</span></td>",
-		        sev_class(x->severity), dbk_sum_severity_name(x->severity));
+		        sev_class(x->severity),
+		        dbk_sum_severity_name(x->severity));
 		td_text(f, x->target);
 		td_text(f, x->title);
 		td_text(f, x->object ? x->object : "-");
-		fprintf(f, "<td class=\"n\">%u</td><td>%s</td><td>%s</td></tr>\n", x->count,
+		fprintf(f,
+		        "<td class=\"n\">%u</td><td>%s</td><td>%s</td></tr>\n",
+		        x->count,
 		        dbk_sum_fmt_time(x->first_ms, true, a, sizeof a),
 		        dbk_sum_fmt_time(x->last_ms, true, b, sizeof b));
 	}
 	if (any)
-		fputs("</tbody></table>\n", f);
+		fputs("</tbody></table></div>\n", f);
 }
 
 static void findings(FILE *f, const struct dbk_summary *s)
 {
 	bool any = false;
 
-	fprintf(f, "<section id=\"findings\">\n<h2>Remediation plan</h2>\n<p class=\"note\">"
-	        "Open findings, most important first: %u critical, %u warning, %u info; "
-	        "%u new in this period.</p>\n", s->open[2], s->open[1], s->open[0],
+	fprintf(f,
+	        "<section id=\"findings\">\n<h2>Remediation plan</h2>\n"
+	        "<p class=\"note\">Open findings, most important first: "
+	        "%u critical, %u warning, %u info; %u new in this "
+	        "period.</p>\n",
+	        s->open[2], s->open[1], s->open[0],
 	        s->opened[0] + s->opened[1] + s->opened[2]);
 	for (size_t i = 0; i < s->n_findings; i++) {
 		if (!s->findings[i].open)
@@ -445,13 +560,49 @@ static double nice_step(double x)
 	return (m <= 1 ? 1 : m <= 2 ? 2 : m <= 5 ? 5 : 10) * p;
 }
 
+/* A y axis: its range and tick step, and how its labels are written:
+ * value / scale with the decimals the step needs, then the suffix. */
 struct axis {
 	double lo, hi, step;
+	double scale;
+	int decimals;
+	const char *suffix;
 };
+
+/* The label unit follows the tick step, not the values: a 2 GB database
+ * that grew by 5 MB gets ticks 2 MB apart labelled in MB. */
+static void axis_unit(int k, double raw_step, double hi, struct axis *ax)
+{
+	static const char *const bytes[] = {" B", " kB", " MB", " GB", " TB"};
+	int u = 0;
+
+	ax->scale = 1;
+	ax->suffix = k == DBK_SER_CACHE_HIT                              ? "%"
+	             : k == DBK_SER_REPL_LAG                             ? " ms"
+	             : k == DBK_SER_XACT_RATE || k == DBK_SER_QUERY_RATE ? "/s"
+	                                                                 : "";
+	if (k == DBK_SER_DB_SIZE) {
+		/* A larger unit as soon as one decimal shows the step (48.2
+		 * GB), and at most five digits before the point (10,240 MB). */
+		while (u + 1 < (int)DBK_NELEM(bytes) &&
+		       (raw_step >= 102.4 * ax->scale ||
+		        hi >= 1e5 * ax->scale)) {
+			ax->scale *= 1024;
+			u++;
+		}
+		ax->suffix = bytes[u];
+	} else if (k == DBK_SER_REPL_LAG && raw_step >= 1000) {
+		ax->scale = 1000;
+		ax->suffix = " s";
+	} else if (raw_step >= 1000) {
+		ax->scale = 1000;
+		ax->suffix = k == DBK_SER_CONNECTIONS ? "k" : "k/s";
+	}
+}
 
 static void y_axis(int k, const struct dbk_sum_series *se, struct axis *ax)
 {
-	double lo = se->min, hi = se->max;
+	double lo = se->min, hi = se->max, st = 0;
 
 	if (hi - lo < 1e-9 * fmax(1, fabs(hi))) {
 		double pad = fabs(hi) > 0 ? fabs(hi) * 0.05 : 1;
@@ -459,38 +610,70 @@ static void y_axis(int k, const struct dbk_sum_series *se, struct axis *ax)
 		lo -= pad;
 		hi += pad;
 	}
-	ax->step = nice_step((hi - lo) / 4);
+	axis_unit(k, (hi - lo) / 4, hi, ax);
+	ax->step = nice_step((hi - lo) / 4 / ax->scale) * ax->scale;
 	ax->lo = floor(lo / ax->step) * ax->step;
 	ax->hi = ceil(hi / ax->step) * ax->step;
 	if (se->min >= 0 && ax->lo < 0)
-		ax->lo = 0; /* sizes, ratios, rates and counts are never negative */
+		ax->lo = 0; /* sizes, ratios, rates and counts are never
+		               negative */
 	if (k == DBK_SER_CACHE_HIT && se->max <= 100 && ax->hi > 100)
 		ax->hi = 100;
+	st = ax->step / ax->scale;
+	ax->decimals = st >= 1 ? 0 : st >= 0.1 ? 1 : st >= 0.01 ? 2 : 3;
 }
 
 static double sx(int64_t t, int64_t from, int64_t to)
 {
-	return CH_ML + (double)(t - from) * (CH_W - CH_ML - CH_MR) / (double)(to - from);
+	return CH_ML + (double)(t - from) * (CH_W - CH_ML - CH_MR) /
+	                       (double)(to - from);
 }
 
 static double sy(double v, const struct axis *ax)
 {
-	return CH_MT + (ax->hi - v) * (CH_H - CH_MT - CH_MB) / (ax->hi - ax->lo);
+	return CH_MT +
+	       (ax->hi - v) * (CH_H - CH_MT - CH_MB) / (ax->hi - ax->lo);
 }
 
-static void grid_y(FILE *f, int k, const struct axis *ax)
+/* "10,240" or "0.25": digits grouped by three before the point. */
+static const char *axis_number(double v, int decimals, char *buf, size_t len)
 {
-	char buf[32];
+	char raw[64];
+	int n = snprintf(raw, sizeof raw, "%.*f", decimals, v);
+	int start = raw[0] == '-', point = n;
+	size_t o = 0;
+
+	for (int i = 0; i < n; i++)
+		if (raw[i] == '.')
+			point = i;
+	for (int i = 0; i < n && o + 2 < len; i++) {
+		if (i > start && i < point && (point - i) % 3 == 0)
+			buf[o++] = ',';
+		buf[o++] = raw[i];
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
+static void grid_y(FILE *f, const struct axis *ax)
+{
+	char num[64];
 
 	for (int i = 0; i <= 12; i++) {
 		double v = ax->lo + i * ax->step, y = sy(v, ax);
 
 		if (v > ax->hi + ax->step * 1e-6)
 			break;
-		fprintf(f, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"%s\"/>"
-		        "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\" dy=\"3.5\">%s</text>\n",
-		        CH_ML, y, CH_W - CH_MR, y, i == 0 ? "#9aa5b1" : "#e4e7eb",
-		        CH_ML - 6, y, dbk_sum_fmt_value(k, v, buf, sizeof buf));
+		fprintf(f,
+		        "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" "
+		        "y2=\"%.1f\" stroke=\"%s\"/>"
+		        "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\" "
+		        "dy=\"3.5\">%s%s</text>\n",
+		        CH_ML, y, CH_W - CH_MR, y,
+		        i == 0 ? "#9aa5b1" : "#e4e7eb", CH_ML - 6, y,
+		        axis_number(v / ax->scale, ax->decimals, num,
+		                    sizeof num),
+		        ax->suffix);
 	}
 }
 
@@ -519,11 +702,14 @@ static void grid_x(FILE *f, int64_t from, int64_t to)
 			if (step_h < 24)
 				strftime(buf, sizeof buf, "%H:%M", &tm);
 			else
-				strftime(buf, sizeof buf, "%b %d", &tm);
-			fprintf(f, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" "
-			        "stroke=\"#9aa5b1\"/><text x=\"%.1f\" y=\"%d\" "
-			        "text-anchor=\"middle\">%s</text>\n", x, CH_H - CH_MB, x,
-			        CH_H - CH_MB + 4, x, CH_H - 8, buf);
+				strftime(buf, sizeof buf, "%b %e", &tm);
+			fprintf(f,
+			        "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" "
+			        "y2=\"%d\" stroke=\"#9aa5b1\"/>"
+			        "<text x=\"%.1f\" y=\"%d\" "
+			        "text-anchor=\"middle\">%s</text>\n",
+			        x, CH_H - CH_MB, x, CH_H - CH_MB + 4, x,
+			        CH_H - 8, buf);
 		}
 		if (step_h < 24)
 			tm.tm_hour += step_h;
@@ -535,8 +721,8 @@ static void grid_x(FILE *f, int64_t from, int64_t to)
 
 /* The points to draw: all of them, or bucket averages when there are more
  * than a chart can show. Returns how many it wrote into out. */
-static size_t plot_points(const struct dbk_sum_series *se, int64_t from, int64_t to,
-                          struct dbk_sum_point *out)
+static size_t plot_points(const struct dbk_sum_series *se, int64_t from,
+                          int64_t to, struct dbk_sum_point *out)
 {
 	size_t n = 0, i = 0;
 
@@ -545,11 +731,14 @@ static size_t plot_points(const struct dbk_sum_series *se, int64_t from, int64_t
 		return se->n;
 	}
 	while (i < se->n) {
-		int64_t b = (se->v[i].t_ms - from) * CH_MAX_POINTS / (to - from);
+		int64_t b =
+		        (se->v[i].t_ms - from) * CH_MAX_POINTS / (to - from);
 		double sum = 0, t = 0;
 		size_t k = 0;
 
-		for (; i < se->n && (se->v[i].t_ms - from) * CH_MAX_POINTS / (to - from) == b;
+		for (;
+		     i < se->n &&
+		     (se->v[i].t_ms - from) * CH_MAX_POINTS / (to - from) == b;
 		     i++, k++) {
 			sum += se->v[i].v;
 			t += (double)(se->v[i].t_ms - from);
@@ -566,26 +755,34 @@ static void chart_line(FILE *f, const struct dbk_sum_point *p, size_t n,
 	double base = sy(ax->lo, ax);
 
 	if (n == 1) {
-		fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3.5\" fill=\"#2f6fb2\"/>\n",
+		fprintf(f,
+		        "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3.5\" "
+		        "fill=\"#2f6fb2\"/>\n",
 		        sx(p[0].t_ms, from, to), sy(p[0].v, ax));
 		return;
 	}
-	fprintf(f, "<polygon fill=\"#2f6fb2\" fill-opacity=\"0.08\" points=\"%.1f,%.1f",
+	fprintf(f,
+	        "<polygon fill=\"#2f6fb2\" fill-opacity=\"0.08\" "
+	        "points=\"%.1f,%.1f",
 	        sx(p[0].t_ms, from, to), base);
 	for (size_t i = 0; i < n; i++)
-		fprintf(f, " %.1f,%.1f", sx(p[i].t_ms, from, to), sy(p[i].v, ax));
-	fprintf(f, " %.1f,%.1f\"/>\n<polyline fill=\"none\" stroke=\"#2f6fb2\" "
+		fprintf(f, " %.1f,%.1f", sx(p[i].t_ms, from, to),
+		        sy(p[i].v, ax));
+	fprintf(f,
+	        " %.1f,%.1f\"/>\n<polyline fill=\"none\" stroke=\"#2f6fb2\" "
 	        "stroke-width=\"1.8\" stroke-linejoin=\"round\" points=\"",
 	        sx(p[n - 1].t_ms, from, to), base);
 	for (size_t i = 0; i < n; i++)
 		fprintf(f, "%s%.1f,%.1f", i ? " " : "", sx(p[i].t_ms, from, to),
 		        sy(p[i].v, ax));
-	fprintf(f, "\"/>\n<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"#2f6fb2\"/>\n",
+	fprintf(f,
+	        "\"/>\n<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" "
+	        "fill=\"#2f6fb2\"/>\n",
 	        sx(p[n - 1].t_ms, from, to), sy(p[n - 1].v, ax));
 }
 
-static void chart(FILE *f, const struct dbk_summary *s, const struct dbk_sum_target *t,
-                  int k)
+static void chart(FILE *f, const struct dbk_summary *s,
+                  const struct dbk_sum_target *t, int k)
 {
 	const struct dbk_sum_series *se = &t->series[k];
 	int64_t from = s->period.from_ms, to = s->period.to_ms;
@@ -595,21 +792,27 @@ static void chart(FILE *f, const struct dbk_summary *s, const struct dbk_sum_tar
 	char a[32], b[32], c[32], d[32];
 
 	y_axis(k, se, &ax);
-	fprintf(f, "<figure class=\"chart\" data-series=\"%s\">\n<figcaption>%s%s"
-	        "<span>min %s &middot; avg %s &middot; max %s &middot; last %s</span>"
-	        "</figcaption>\n", dbk_sum_series_name(k), dbk_sum_series_title(k),
-	        k == DBK_SER_XACT_RATE || k == DBK_SER_QUERY_RATE ? " per second" : "",
+	fprintf(f,
+	        "<figure class=\"chart\" data-series=\"%s\">\n<figcaption>%s%s"
+	        "<span>min %s &middot; avg %s &middot; max %s &middot; "
+	        "last %s</span></figcaption>\n",
+	        dbk_sum_series_name(k), dbk_sum_series_title(k),
+	        k == DBK_SER_XACT_RATE || k == DBK_SER_QUERY_RATE
+	                ? " per second"
+	                : "",
 	        dbk_sum_fmt_value(k, se->min, a, sizeof a),
 	        dbk_sum_fmt_value(k, se->sum / (double)se->n, b, sizeof b),
 	        dbk_sum_fmt_value(k, se->max, c, sizeof c),
 	        dbk_sum_fmt_value(k, se->v[se->n - 1].v, d, sizeof d));
-	fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %d %d\" "
-	        "role=\"img\" aria-label=\"%s of ", CH_W, CH_H, dbk_sum_series_title(k));
+	fprintf(f,
+	        "<svg xmlns=\"http://www.w3.org/2000/svg\" "
+	        "viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"%s of ",
+	        CH_W, CH_H, dbk_sum_series_title(k));
 	h_text(f, t->name);
 	fprintf(f, " over the period\">\n<title>%s: ", dbk_sum_series_title(k));
 	h_text(f, t->name);
 	fputs("</title>\n", f);
-	grid_y(f, k, &ax);
+	grid_y(f, &ax);
 	grid_x(f, from, to);
 	chart_line(f, pts, n, from, to, &ax);
 	fputs("</svg>\n</figure>\n", f);
@@ -641,19 +844,23 @@ static void trends(FILE *f, const struct dbk_summary *s)
 		fputs("</div>\n", f);
 	}
 	if (!any)
-		fputs("<p class=\"note\">No metrics were recorded in this period.</p>\n", f);
+		fputs("<p class=\"note\">No metrics were recorded in this "
+		      "period.</p>\n",
+		      f);
 	fputs("</section>\n", f);
 }
 
 static void footer(FILE *f, const struct dbk_summary *s)
 {
-	fprintf(f, "<footer>%u record%s read", s->records, s->records == 1 ? "" : "s");
+	fprintf(f, "<footer>%u record%s read", s->records,
+	        s->records == 1 ? "" : "s");
 	for (size_t i = 0; i < s->n_notes; i++) {
 		fputs(" &middot; ", f);
 		h_text(f, s->notes[i]);
 	}
-	fputs(". Written by dbkeeper from its report queue; times are local.</footer>\n"
-	      "</main>\n</body>\n</html>\n", f);
+	fputs(". Written by dbkeeper from its report queue; times are "
+	      "local.</footer>\n</main>\n</body>\n</html>\n",
+	      f);
 }
 
 char *dbk_summary_render_html(const struct dbk_summary *s)

@@ -33,7 +33,8 @@ static void md_text(FILE *f, const char *s)
 			fputc(' ', f);
 			i++;
 		} else if (c == '_') {
-			if (i == 0 || !word_byte(p[i - 1]) || !word_byte(p[i + 1]))
+			if (i == 0 || !word_byte(p[i - 1]) ||
+			    !word_byte(p[i + 1]))
 				fputc('\\', f);
 			fputc('_', f);
 		} else {
@@ -44,7 +45,8 @@ static void md_text(FILE *f, const char *s)
 	}
 }
 
-static void h_row(FILE *f, const char *const *cells, size_t n, const char *align)
+static void h_row(FILE *f, const char *const *cells, size_t n,
+                  const char *align)
 {
 	for (size_t i = 0; i < n; i++)
 		fprintf(f, "| %s ", cells[i]);
@@ -101,9 +103,17 @@ static void engine(FILE *f, const struct dbk_sum_target *t)
 static void overview(FILE *f, const struct dbk_summary *s)
 {
 	static const char *const head[] = {
-		"Target", "Engine", "Size at start", "Size at end", "Change",
-		"Cycles", "Finished", "Failed", "Busy", "Over budget",
-		"Open findings (crit/warn/info)",
+	        "Target",
+	        "Engine",
+	        "Size at start",
+	        "Size at end",
+	        "Change",
+	        "Cycles",
+	        "Finished",
+	        "Failed",
+	        "Busy",
+	        "Over budget",
+	        "Open findings (crit/warn/info)",
 	};
 	char a[32], b[32], c[32];
 
@@ -122,39 +132,69 @@ static void overview(FILE *f, const struct dbk_summary *s)
 		md_text(f, t->name);
 		fputs(" | ", f);
 		engine(f, t);
-		fprintf(f, " | %s | %s | %s | %u | %u | %u | %u | %u | %u/%u/%u |\n",
+		fprintf(f,
+		        " | %s | %s | %s | %u | %u | %u | %u | %u"
+		        " | %u/%u/%u |\n",
 		        sized ? bytes(t->size_start, a, sizeof a) : "-",
 		        sized ? bytes(t->size_end, b, sizeof b) : "-",
-		        sized ? dbk_sum_fmt_delta_bytes(t->size_end - t->size_start, c,
-		                                        sizeof c) : "-",
+		        sized ? dbk_sum_fmt_delta_bytes(t->size_end -
+		                                                t->size_start,
+		                                        c, sizeof c)
+		              : "-",
 		        cy->runs, cy->finished, cy->failed, cy->busy,
 		        cy->stopped_budget, t->open[2], t->open[1], t->open[0]);
 	}
 	fputc('\n', f);
 }
 
+/* "3 (12.0 MB)", or "0" alone. */
+static const char *count_bytes(int64_t n, int64_t b, char *buf, size_t len)
+{
+	char c[32], sz[32];
+
+	dbk_sum_fmt_count(n, c, sizeof c);
+	if (n == 0)
+		snprintf(buf, len, "0");
+	else
+		snprintf(buf, len, "%s (%s)", c,
+		         dbk_fmt_bytes(b, sz, sizeof sz));
+	return buf;
+}
+
 static void hk_row(FILE *f, const char *name, bool bold,
                    const struct dbk_sum_hk *h)
 {
-	char a[32], b[32], c[32], d[32], e[32], g[32];
+	char drop[80], logs[80], ixd[80], idx[96], rows[32], an[32], t[32],
+	        a[32], b[32];
 
 	fputs(bold ? "| **" : "| ", f);
 	md_text(f, name);
-	fprintf(f, "%s | %" PRId64 " (%s) | %" PRId64 " | %" PRId64 " (%s) | %" PRId64
-	        " (%s → %s) | %" PRId64 " (%s) | %" PRId64 " | %u | %s |\n",
-	        bold ? "**" : "", h->tables_dropped,
-	        bytes(h->tables_dropped_bytes, a, sizeof a), h->rows_purged,
-	        h->server_logs_removed, bytes(h->server_logs_bytes, b, sizeof b),
-	        h->indexes_rebuilt, bytes(h->rebuild_bytes_before, c, sizeof c),
-	        bytes(h->rebuild_bytes_after, d, sizeof d), h->indexes_dropped,
-	        bytes(h->indexes_dropped_bytes, e, sizeof e), h->tables_analyzed,
-	        h->failed, dbk_sum_fmt_ms(h->time_ms, g, sizeof g));
+	if (h->indexes_rebuilt == 0)
+		snprintf(idx, sizeof idx, "0");
+	else
+		snprintf(idx, sizeof idx, "%" PRId64 " (%s → %s)",
+		         h->indexes_rebuilt,
+		         bytes(h->rebuild_bytes_before, a, sizeof a),
+		         bytes(h->rebuild_bytes_after, b, sizeof b));
+	fprintf(f, "%s | %s | %s | %s | %s | %s | %s | %u | %s |\n",
+	        bold ? "**" : "",
+	        count_bytes(h->tables_dropped, h->tables_dropped_bytes, drop,
+	                    sizeof drop),
+	        dbk_sum_fmt_count(h->rows_purged, rows, sizeof rows),
+	        count_bytes(h->server_logs_removed, h->server_logs_bytes, logs,
+	                    sizeof logs),
+	        idx,
+	        count_bytes(h->indexes_dropped, h->indexes_dropped_bytes, ixd,
+	                    sizeof ixd),
+	        dbk_sum_fmt_count(h->tables_analyzed, an, sizeof an),
+	        h->failed + h->interrupted,
+	        dbk_sum_fmt_ms(h->time_ms, t, sizeof t));
 }
 
 static void failures(FILE *f, const struct dbk_summary *s)
 {
-	static const char *const head[] = { "Target", "What", "Error", "Times",
-	                                    "First", "Last" };
+	static const char *const head[] = {"Target", "What",  "Error",
+	                                   "Times",  "First", "Last"};
 	char a[32], b[32];
 
 	if (s->n_failures == 0)
@@ -180,16 +220,22 @@ static void failures(FILE *f, const struct dbk_summary *s)
 static void housekeeping(FILE *f, const struct dbk_summary *s)
 {
 	static const char *const head[] = {
-		"Target", "Tables dropped (space freed)", "Log rows purged",
-		"Server logs removed", "Indexes rebuilt (size before → after)",
-		"Indexes dropped", "Statistics refreshed", "Failed actions",
-		"Time spent",
+	        "Target",
+	        "Tables dropped (space freed)",
+	        "Log rows purged",
+	        "Server logs removed",
+	        "Indexes rebuilt (size before → after)",
+	        "Indexes dropped",
+	        "Statistics refreshed",
+	        "Failed actions",
+	        "Time spent",
 	};
 	const struct dbk_sum_hk *t = &s->total;
 
 	fputs("## Housekeeping done\n\n", f);
 	if (t->actions == 0) {
-		fputs("No housekeeping action was recorded in this period.\n\n", f);
+		fputs("No housekeeping action was recorded in this period.\n\n",
+		      f);
 		failures(f, s);
 		return;
 	}
@@ -200,10 +246,12 @@ static void housekeeping(FILE *f, const struct dbk_summary *s)
 		hk_row(f, "Total", true, t);
 	fputc('\n', f);
 	if (t->dry_run > 0 || t->carried > 0 || t->skipped > 0)
-		fprintf(f, "Also: %u action%s in dry run (planned, not executed), "
+		fprintf(f,
+		        "Also: %u action%s in dry run (planned, not executed), "
 		        "%u carried over to a later cycle, %u skipped (objects "
-		        "locked or changed).\n\n", t->dry_run, t->dry_run == 1 ? "" : "s",
-		        t->carried, t->skipped);
+		        "locked or changed).\n\n",
+		        t->dry_run, t->dry_run == 1 ? "" : "s", t->carried,
+		        t->skipped);
 	failures(f, s);
 }
 
@@ -211,8 +259,10 @@ static void finding_block(FILE *f, size_t n, const struct dbk_sum_finding *x)
 {
 	char a[32], b[32];
 
-	fprintf(f, "### %zu. %s: ", n, x->severity == 2 ? "CRITICAL"
-	        : x->severity == 1 ? "WARNING" : "info");
+	fprintf(f, "### %zu. %s: ", n,
+	        x->severity == 2   ? "CRITICAL"
+	        : x->severity == 1 ? "WARNING"
+	                           : "info");
 	md_text(f, x->title);
 	fputs("\n\n- Target ", f);
 	md_text(f, x->target);
@@ -242,8 +292,9 @@ static void finding_block(FILE *f, size_t n, const struct dbk_sum_finding *x)
 
 static void resolved(FILE *f, const struct dbk_summary *s)
 {
-	static const char *const head[] = { "Severity", "Target", "Finding", "Object",
-	                                    "Times", "First seen", "Last seen" };
+	static const char *const head[] = {"Severity", "Target", "Finding",
+	                                   "Object",   "Times",  "First seen",
+	                                   "Last seen"};
 	char a[32], b[32];
 	bool any = false;
 
@@ -275,8 +326,10 @@ static void findings(FILE *f, const struct dbk_summary *s)
 {
 	size_t n = 0;
 
-	fprintf(f, "## Remediation plan\n\nOpen findings, most important first "
-	        "(critical %u, warning %u, info %u; %u new in this period).\n\n",
+	fprintf(f,
+	        "## Remediation plan\n\nOpen findings, most important first "
+	        "(critical %u, warning %u, info %u; %u new in this "
+	        "period).\n\n",
 	        s->open[2], s->open[1], s->open[0],
 	        s->opened[0] + s->opened[1] + s->opened[2]);
 	for (size_t i = 0; i < s->n_findings; i++)
@@ -293,20 +346,26 @@ static void findings(FILE *f, const struct dbk_summary *s)
 static double day_value(int k, const struct dbk_sum_day *d)
 {
 	switch (k) {
-	case DBK_SER_DB_SIZE: return d->last;
+	case DBK_SER_DB_SIZE:
+		return d->last;
 	case DBK_SER_CONNECTIONS:
-	case DBK_SER_REPL_LAG: return d->max;
-	default: return d->avg;
+	case DBK_SER_REPL_LAG:
+		return d->max;
+	default:
+		return d->avg;
 	}
 }
 
 static const char *day_how(int k)
 {
 	switch (k) {
-	case DBK_SER_DB_SIZE: return "last";
+	case DBK_SER_DB_SIZE:
+		return "last";
 	case DBK_SER_CONNECTIONS:
-	case DBK_SER_REPL_LAG: return "max";
-	default: return "avg";
+	case DBK_SER_REPL_LAG:
+		return "max";
+	default:
+		return "avg";
 	}
 }
 
@@ -348,8 +407,8 @@ static const struct dbk_sum_day *day_of(const struct dbk_sum_series *se,
 
 static void trend_stats(FILE *f, const struct dbk_sum_target *t)
 {
-	static const char *const head[] = { "Metric", "First", "Min", "Avg", "Max",
-	                                    "Last", "Samples" };
+	static const char *const head[] = {"Metric", "First", "Min",    "Avg",
+	                                   "Max",    "Last",  "Samples"};
 	char a[32], b[32], c[32], d[32], e[32];
 
 	h_row(f, head, DBK_NELEM(head), "lrrrrrr");
@@ -362,9 +421,11 @@ static void trend_stats(FILE *f, const struct dbk_sum_target *t)
 		        dbk_sum_series_title(k),
 		        dbk_sum_fmt_value(k, se->v[0].v, a, sizeof a),
 		        dbk_sum_fmt_value(k, se->min, b, sizeof b),
-		        dbk_sum_fmt_value(k, se->sum / (double)se->n, c, sizeof c),
+		        dbk_sum_fmt_value(k, se->sum / (double)se->n, c,
+		                          sizeof c),
 		        dbk_sum_fmt_value(k, se->max, d, sizeof d),
-		        dbk_sum_fmt_value(k, se->v[se->n - 1].v, e, sizeof e), se->n);
+		        dbk_sum_fmt_value(k, se->v[se->n - 1].v, e, sizeof e),
+		        se->n);
 	}
 	fputc('\n', f);
 }
@@ -378,7 +439,8 @@ static void trend_days(FILE *f, const struct dbk_sum_target *t)
 	fputs("| Day", f);
 	for (int k = 0; k < DBK_SER_COUNT; k++)
 		if (t->series[k].n > 0)
-			fprintf(f, " | %s (%s)", dbk_sum_series_title(k), day_how(k));
+			fprintf(f, " | %s (%s)", dbk_sum_series_title(k),
+			        day_how(k));
 	fputs(" |\n|---", f);
 	for (int k = 0; k < DBK_SER_COUNT; k++)
 		if (t->series[k].n > 0)
@@ -387,12 +449,15 @@ static void trend_days(FILE *f, const struct dbk_sum_target *t)
 	for (size_t i = 0; i < n; i++) {
 		fprintf(f, "| %s", days[i]);
 		for (int k = 0; k < DBK_SER_COUNT; k++) {
-			const struct dbk_sum_day *d = day_of(&t->series[k], days[i]);
+			const struct dbk_sum_day *d =
+			        day_of(&t->series[k], days[i]);
 
 			if (t->series[k].n == 0)
 				continue;
-			fprintf(f, " | %s", d ? dbk_sum_fmt_value(k, day_value(k, d), buf,
-			                                         sizeof buf) : "-");
+			fprintf(f, " | %s",
+			        d ? dbk_sum_fmt_value(k, day_value(k, d), buf,
+			                              sizeof buf)
+			          : "-");
 		}
 		fputs(" |\n", f);
 	}
@@ -424,12 +489,15 @@ static void trends(FILE *f, const struct dbk_summary *s)
 		trend_days(f, t);
 	}
 	if (!any)
-		fputs("## Trends\n\nNo metrics were recorded in this period.\n\n", f);
+		fputs("## Trends\n\nNo metrics were recorded in this "
+		      "period.\n\n",
+		      f);
 }
 
 static void footer(FILE *f, const struct dbk_summary *s)
 {
-	fprintf(f, "---\n\n%u record%s read", s->records, s->records == 1 ? "" : "s");
+	fprintf(f, "---\n\n%u record%s read", s->records,
+	        s->records == 1 ? "" : "s");
 	for (size_t i = 0; i < s->n_notes; i++) {
 		fputs("; ", f);
 		md_text(f, s->notes[i]);

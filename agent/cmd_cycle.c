@@ -196,6 +196,7 @@ struct job {
 	json_t *out;       /* JSON array when json */
 	int status;        /* exit status */
 	atomic_bool done;
+	pthread_t waiter;  /* woken with SIGUSR1 when done */
 };
 
 static void *job_main(void *arg)
@@ -217,6 +218,7 @@ static void *job_main(void *arg)
 			break;
 	}
 	atomic_store(&jb->done, true);
+	pthread_kill(jb->waiter, SIGUSR1); /* blocked, so sigtimedwait takes it */
 	return NULL;
 }
 
@@ -231,6 +233,7 @@ static void supervise(struct job *jb, atomic_bool *stop,
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGUSR1);
 	while (!atomic_load(&jb->done)) {
 		int sig = sigtimedwait(&set, NULL, &tick);
 
@@ -240,6 +243,18 @@ static void supervise(struct job *jb, atomic_bool *stop,
 			dbk_inflight_cancel(inflight);
 		}
 	}
+}
+
+/* The worker wakes the waiting main thread with SIGUSR1 when it is done;
+ * blocked here (and so in the worker it creates), it is only ever taken by
+ * sigtimedwait and never kills the process. */
+static void block_wakeup(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
 }
 
 static int pick_targets(const struct dbk_config *cfg, int argc, char **argv,
@@ -282,6 +297,8 @@ int dbk_cmd_cycle(const struct dbk_config *cfg, enum dbk_run_mode mode,
 	jb.json = json;
 	jb.out = json_array();
 	atomic_init(&jb.done, false);
+	jb.waiter = pthread_self();
+	block_wakeup();
 	if (pthread_create(&th, NULL, job_main, &jb) != 0) {
 		job_main(&jb); /* no thread: run here, Ctrl-C then just kills us */
 	} else {

@@ -254,6 +254,11 @@ static void execute_one(struct dbk_cycle *c, struct dbk_conn *conn,
 		r->outcome = e.code == DBK_E_LOCK_TIMEOUT ? DBK_OUT_SKIPPED
 		                                          : DBK_OUT_FAILED;
 		snprintf(r->error, sizeof r->error, "%s", e.msg);
+		/* A lost connection ends the run: nothing after it can work. */
+		if (e.code == DBK_E_CONNECT) {
+			c->status = DBK_RUN_FAILED;
+			snprintf(c->error, sizeof c->error, "%s", e.msg);
+		}
 	} else {
 		/* objects[1] of an index action is its table, which shares the
 		 * index's fate in the record. */
@@ -295,7 +300,9 @@ static void execute(struct dbk_cycle *c, struct dbk_conn *conn,
 		struct dbk_action_result *r = &c->results[i];
 
 		r->out.status = dbk_xcalloc(a->act.n_objects ? a->act.n_objects : 1, 1);
-		if (stop_requested(o)) {
+		if (c->status == DBK_RUN_FAILED) {
+			r->outcome = DBK_OUT_CARRIED; /* the connection is gone */
+		} else if (stop_requested(o)) {
 			r->outcome = DBK_OUT_CARRIED;
 			c->status = DBK_RUN_STOPPED;
 		} else if (!a->dry_run && deadline != 0 &&

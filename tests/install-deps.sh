@@ -12,7 +12,7 @@ PKGS=(
 	postgresql-15 postgresql-contrib mariadb-server mariadb-client
 	# test tooling: valgrind, pgrep/ps, ss, systemd-analyze, runuser/setsid/flock
 	valgrind procps iproute2 systemd util-linux chromium man-db groff-base dpkg-dev adduser
-	python3
+	python3 openssl jq
 )
 
 log() { printf 'install-deps: %s\n' "$*" >&2; }

@@ -105,6 +105,8 @@ enum dbk_index_flags {
 	DBK_IF_DUPLICATE = 1u << 4,  /* same columns as duplicate_of */
 	DBK_IF_LEFTOVER = 1u << 5,   /* _ccnew/_ccold or a tool's index_<oid> */
 	DBK_IF_BLOAT_CONFIRMED = 1u << 6, /* bloat_pct measured, not estimated */
+	DBK_IF_TOOL_LEFTOVER = 1u << 7, /* with LEFTOVER: a tool's (pg_repack
+	                                 * index_<oid>), not the engine's own */
 };
 
 struct dbk_index {

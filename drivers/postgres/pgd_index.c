@@ -274,9 +274,11 @@ static int pgd_rebuild_run(struct dbk_conn *c, struct pgd_run *r,
 		return -1;
 	pgd_log(c, LOG_INFO, "%s: %s", c->target, a->sql);
 	if (pgd_cmd(c, a->sql, "rebuild index", &e) == 0) {
+		/* Still under the action's timeouts: pg_relation_size locks
+		 * the index and must not wait without bound. */
+		r->o.bytes_after = pgd_index_size(c, &a->objects[0]);
 		pgd_reset_timeouts(c);
 		r->status[0] = DBK_OBJ_DONE;
-		r->o.bytes_after = pgd_index_size(c, &a->objects[0]);
 		pgd_run_note(r, "rebuilt %s: %" PRId64 " -> %" PRId64 " bytes",
 		    online ? "concurrently" : "offline", r->o.bytes_before, r->o.bytes_after);
 		return 0;

@@ -241,11 +241,16 @@ int pgd_begin(struct dbk_conn *c, bool read_only, int64_t stmt_ms,
 		return -1;
 	if (pgd_cmd(c, read_only ? "BEGIN READ ONLY" : "BEGIN", "begin", err) == -1)
 		return -1;
-	/* set_config takes values as parameters: nothing is formatted. */
+	/* set_config takes values as parameters: nothing is formatted.
+	 * Catalog queries over thousands of relations are costed high
+	 * enough for JIT, whose compilation then takes longer than the
+	 * query itself (~0.4 s of a 0.8 s index listing on 17,000
+	 * indexes): observation never uses it. */
 	if (pgd_exec(c, read_only ?
 	    "SELECT pg_catalog.set_config('statement_timeout', $1, true),"
 	    " pg_catalog.set_config('lock_timeout', $2, true),"
-	    " pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true)" :
+	    " pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true),"
+	    " pg_catalog.set_config('jit', 'off', true)" :
 	    "SELECT pg_catalog.set_config('statement_timeout', $1, true),"
 	    " pg_catalog.set_config('lock_timeout', $2, true)",
 	    2, params, NULL, "set timeouts", err) == -1) {

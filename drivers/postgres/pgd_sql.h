@@ -81,7 +81,7 @@ int pgd_cmd(struct dbk_conn *c, const char *sql, const char *what,
             struct dbk_err *err) PGD_MUSTCHECK;
 /* BEGIN [READ ONLY] with SET LOCAL statement_timeout and lock_timeout
  * (both > 0) and, for observation, a search_path of pg_catalog first, so
- * a user's objects never shadow catalog names in our queries. */
+ * a user's objects never shadow catalog names in our queries, and no JIT. */
 int pgd_begin(struct dbk_conn *c, bool read_only, int64_t stmt_ms,
               int64_t lock_ms, struct dbk_err *err) PGD_MUSTCHECK;
 int pgd_commit(struct dbk_conn *c, struct dbk_err *err) PGD_MUSTCHECK;

@@ -8,6 +8,11 @@
 #
 # Both servers listen on 127.0.0.1 only (plus unix sockets inside the state
 # dir), so they never clash with system services or expose anything.
+#
+# PostgreSQL also speaks TLS with a throwaway CA made at start (state dir
+# tls/; DBK_PG_SSLROOTCERT names its certificate; the server certificate is
+# for DNS:localhost and IP:127.0.0.1), and checks passwords (SCRAM) over
+# TCP for members of the role dbk_password_users; everyone else is trusted.
 set -euo pipefail
 
 umask 022 # postgres must be able to traverse dirs we create as root
@@ -41,7 +46,7 @@ START_TIMEOUT=${DBK_SERVERS_START_TIMEOUT:-60}
 
 ENV_VARS=(DBK_PG_HOST DBK_PG_PORT DBK_PG_USER DBK_PG_SOCKDIR DBK_PG_LOGDIR
 	DBK_PG_DATADIR DBK_MY_HOST DBK_MY_PORT DBK_MY_USER DBK_MY_SOCKET
-	DBK_SERVERS_DIR)
+	DBK_SERVERS_DIR DBK_PG_SSLROOTCERT)
 
 # Caller's client settings must not redirect our own admin connections.
 unset PGHOST PGHOSTADDR PGPORT PGUSER PGDATABASE PGPASSWORD PGSERVICE \
@@ -181,7 +186,8 @@ is_up() {
 
 print_env() {
 	local v
-	for v in "${ENV_VARS[@]}"; do printf 'export %s=%q\n' "$v" "${!v}"; done
+	# ${!v-}: state written before a variable existed prints it empty.
+	for v in "${ENV_VARS[@]}"; do printf 'export %s=%q\n' "$v" "${!v-}"; done
 }
 
 write_state() {
@@ -189,7 +195,7 @@ write_state() {
 	{
 		echo "# written by tests/servers.sh start; read by env/stop/status"
 		for v in "${ENV_VARS[@]}" DBK_PG_PID DBK_MY_PID; do
-			printf '%s=%q\n' "$v" "${!v}"
+			printf '%s=%q\n' "$v" "${!v-}"
 		done
 	} >"$STATE.tmp"
 	mv -f "$STATE.tmp" "$STATE"
@@ -248,6 +254,37 @@ show_tail() {
 	tail -n 30 "$f" >&2 || true
 }
 
+# A throwaway CA and a server certificate for localhost/127.0.0.1 in
+# $DIR/tls; the key and certificate PostgreSQL uses are copied into $DIR/pg
+# (the server wants its key owned by itself, mode 0600). Sets
+# DBK_PG_SSLROOTCERT, or leaves it empty (no TLS) without openssl.
+make_tls() {
+	local t=$DIR/tls
+	DBK_PG_SSLROOTCERT=
+	if ! command -v openssl >/dev/null 2>&1; then
+		log "openssl not found: PostgreSQL runs without TLS"
+		return 0
+	fi
+	mkdir -p "$t"
+	{
+		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+			-keyout "$t/ca.key" -out "$t/ca.crt" -days 3650 -subj "/CN=dbkeeper test CA" \
+			-addext "basicConstraints=critical,CA:TRUE" \
+			-addext "keyUsage=critical,keyCertSign,cRLSign" &&
+			openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+				-keyout "$t/server.key" -out "$t/server.csr" -subj "/CN=localhost" &&
+			printf '%s\n' "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+				"basicConstraints=CA:FALSE" "extendedKeyUsage=serverAuth" >"$t/server.ext" &&
+			openssl x509 -req -in "$t/server.csr" -CA "$t/ca.crt" -CAkey "$t/ca.key" \
+				-CAcreateserial -days 3650 -extfile "$t/server.ext" -out "$t/server.crt"
+	} >"$t/openssl.log" 2>&1 || { show_tail "$t/openssl.log"; die "making the test CA failed"; }
+	chmod 644 "$t/ca.crt"
+	install -m 600 "$t/server.key" "$DIR/pg/server.key"
+	install -m 644 "$t/server.crt" "$DIR/pg/server.crt"
+	if ((EUID == 0)); then chown "$PG_OS_USER:" "$DIR/pg/server.key" "$DIR/pg/server.crt"; fi
+	DBK_PG_SSLROOTCERT=$t/ca.crt
+}
+
 start_pg() {
 	local attempt port pg_log=$DIR/pg/startup.log
 	mkdir -p "$DIR/pg"
@@ -276,6 +313,16 @@ start_pg() {
 		log_filename = 'postgresql-%Y-%m-%d_%H%M%S.log'
 		max_connections = 50
 	EOF
+	make_tls
+	if [[ -n $DBK_PG_SSLROOTCERT ]]; then
+		cat >>"$PG_DATADIR/postgresql.conf" <<-EOF
+			ssl = on
+			ssl_cert_file = '$DIR/pg/server.crt'
+			ssl_key_file = '$DIR/pg/server.key'
+		EOF
+	fi
+	# First match wins: password-checking roles before initdb's trust lines.
+	run_pg sed -i '1i host all +dbk_password_users 127.0.0.1/32 scram-sha-256' "$PG_DATADIR/pg_hba.conf"
 
 	# Retry on a lost race for the port with another concurrent user.
 	port=54319
@@ -312,6 +359,9 @@ start_pg() {
 			CREATE EXTENSION IF NOT EXISTS pgstattuple;
 		EOF
 	done
+	"$PG_BINDIR/psql" -X -q -v ON_ERROR_STOP=1 -h "$PG_SOCKDIR" -p "$DBK_PG_PORT" \
+		-U postgres -d postgres -c 'CREATE ROLE dbk_password_users NOLOGIN' >&2 ||
+		die "creating role dbk_password_users failed"
 	"$PG_BINDIR/psql" -X -qAt -h 127.0.0.1 -p "$DBK_PG_PORT" -U postgres -d postgres \
 		-c 'select 1' >/dev/null || die "TCP login to PostgreSQL failed"
 }
@@ -423,7 +473,7 @@ cmd_start() {
 		DBK_PG_HOST=127.0.0.1 DBK_PG_USER=postgres DBK_PG_SOCKDIR=$PG_SOCKDIR
 		DBK_PG_DATADIR=$PG_DATADIR DBK_PG_LOGDIR=$PG_DATADIR/log
 		DBK_MY_HOST=127.0.0.1 DBK_MY_USER=root DBK_MY_SOCKET=$MY_SOCKET
-		DBK_PG_PORT='' DBK_MY_PORT='' DBK_PG_PID='' DBK_MY_PID=''
+		DBK_PG_PORT='' DBK_MY_PORT='' DBK_PG_PID='' DBK_MY_PID='' DBK_PG_SSLROOTCERT=''
 	}
 
 	start_pg

@@ -760,7 +760,7 @@ static void test_cmd_list_show_ack_prune(void **state)
 	run_cmd(fx, c, false, 1, "list");
 	assert_int_equal(c->rc, 0);
 	assert_non_null(strstr(c->out, "ID"));
-	assert_non_null(strstr(c->out, "SEVERITY"));
+	assert_non_null(strstr(c->out, "STATUS"));
 	assert_non_null(strstr(c->out, ida));
 	assert_non_null(strstr(c->out, "critical"));
 	assert_null(strchr(c->out, '\x1b'));         /* no terminal escapes */

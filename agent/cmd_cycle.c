@@ -27,6 +27,11 @@ static void put_escaped(FILE *f, const char *s)
 	}
 }
 
+void dbk_print_escaped(FILE *f, const char *s)
+{
+	put_escaped(f, s);
+}
+
 static void print_objects(FILE *f, const struct dbk_plan_action *a)
 {
 	bool index = a->act.kind == DBK_A_REBUILD_INDEX ||
@@ -135,6 +140,13 @@ static void print_findings(FILE *f, const struct dbk_plan *p)
 	}
 }
 
+void dbk_cycle_print_actions(FILE *f, const struct dbk_cycle *c)
+{
+	for (unsigned i = 0; c->plan != NULL && i < c->plan->n_actions; i++)
+		print_action(f, i, &c->plan->actions[i],
+		             c->results ? &c->results[i] : NULL);
+}
+
 void dbk_cycle_print(FILE *f, const struct dbk_cycle *c, enum dbk_run_mode mode)
 {
 	fprintf(f, "== target %s (%s", c->target->name, c->target->driver);
@@ -148,9 +160,7 @@ void dbk_cycle_print(FILE *f, const struct dbk_cycle *c, enum dbk_run_mode mode)
 	if (c->plan != NULL) {
 		print_tasks(f, c);
 		fprintf(f, "actions (%u):\n", c->plan->n_actions);
-		for (unsigned i = 0; i < c->plan->n_actions; i++)
-			print_action(f, i, &c->plan->actions[i],
-			             c->results ? &c->results[i] : NULL);
+		dbk_cycle_print_actions(f, c);
 		print_findings(f, c->plan);
 	}
 	fprintf(f, "status: %s", dbk_run_status_name(c->status));

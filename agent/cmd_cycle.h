@@ -18,6 +18,11 @@ int dbk_cmd_cycle(const struct dbk_config *cfg, enum dbk_run_mode mode,
 
 /* Prints one cycle as text (control characters escaped). */
 void dbk_cycle_print(FILE *f, const struct dbk_cycle *c, enum dbk_run_mode mode);
+/* Only the planned actions (with results when executed), numbered. */
+void dbk_cycle_print_actions(FILE *f, const struct dbk_cycle *c);
+/* s with control characters escaped (\x0a), for anything from a database. */
+void dbk_print_escaped(FILE *f, const char *s);
+
 /* The cycle as one JSON object (byte-exact names and statements). */
 json_t *dbk_cycle_json(const struct dbk_cycle *c);
 

@@ -64,6 +64,21 @@ static const struct dbk_key main_keys[] = {
 	{ DBK_KEY("connect_timeout", DBK_T_DURATION_MS,
 	          offsetof(struct dbk_config, connect_timeout_ms), "10s",
 	          DBK_KEY_POSITIVE, "give up connecting to a target after this") },
+	{ DBK_KEY("metrics_file", DBK_T_PATH,
+	          offsetof(struct dbk_config, metrics_file), NULL, 0,
+	          "Prometheus text file of the latest statistics, rewritten "
+	          "atomically after each collection (node_exporter textfile "
+	          "collector); default: none") },
+	{ DBK_KEY("retry_backoff", DBK_T_DURATION_S,
+	          offsetof(struct dbk_config, retry_backoff_s), "30s",
+	          DBK_KEY_POSITIVE, "daemon: first wait after a failed cycle") },
+	{ DBK_KEY("retry_backoff_max", DBK_T_DURATION_S,
+	          offsetof(struct dbk_config, retry_backoff_max_s), "15m",
+	          DBK_KEY_POSITIVE, "daemon: the wait doubles up to this") },
+	{ DBK_KEY("cycle_min_gap", DBK_T_DURATION_S,
+	          offsetof(struct dbk_config, cycle_min_gap_s), "60s",
+	          DBK_KEY_POSITIVE, "daemon: never start two cycles of a target "
+	          "closer than this") },
 	{ DBK_KEY("targets", DBK_T_CUSTOM, 0, NULL, 0, "the databases to keep"),
 	  .parse = targets_parse, .free = targets_free },
 	{ .name = NULL },
@@ -477,6 +492,11 @@ struct dbk_config *dbk_config_load(const char *path, struct dbk_err *err)
 	                     err) == -1)
 		goto out;
 	defaults_derive(cfg, base_dir);
+	if (cfg->retry_backoff_max_s < cfg->retry_backoff_s) {
+		dbk_keytab_error(err, config_lookup(&cf, "retry_backoff_max"), &ctx,
+		    "retry_backoff_max must not be less than retry_backoff");
+		goto out;
+	}
 	if (policies_resolve(cfg, &cf, err) == -1)
 		goto out;
 	ok = true;

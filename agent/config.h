@@ -92,6 +92,29 @@ struct dbk_pol_stats {
 	int64_t metrics_interval_s;      /* statistics collection */
 };
 
+/* A tuning rule (agent/rules.h evaluates it): a metric or observation
+ * compared against thresholds per severity, held for a while before it
+ * counts, and templates for the finding's title and remedy. */
+enum dbk_rule_op { DBK_OP_LT = 0, DBK_OP_LE, DBK_OP_GT, DBK_OP_GE, DBK_OP_EQ,
+                   DBK_OP_NE };
+
+struct dbk_rule {
+	char *name;              /* unique in a policy; names the finding */
+	char *metric;            /* a fact name (rules.h), or "metric.<raw>" */
+	int op;                  /* enum dbk_rule_op */
+	double threshold[3];     /* by enum dbk_severity; NAN: level not used */
+	int64_t for_s;           /* must hold this long before it counts */
+	char *category;          /* finding category, default "tuning" */
+	char *title;             /* template: "{value}", "{object}", ... */
+	char *recommendation;    /* template */
+	bool enabled;
+};
+
+struct dbk_rules {
+	unsigned n;
+	struct dbk_rule *v;
+};
+
 struct dbk_policy {
 	char *name;              /* file name without .conf */
 	char *file;
@@ -103,6 +126,8 @@ struct dbk_policy {
 	struct dbk_pol_serverlogs server_logs;
 	struct dbk_pol_indexes indexes;
 	struct dbk_pol_stats stats;
+	struct dbk_rules rules;      /* tuning rules; may be empty */
+	int64_t reminder_s;          /* re-report an open finding this often */
 };
 
 struct dbk_target_opt {
@@ -134,6 +159,10 @@ struct dbk_config {
 	int syslog_facility;          /* LOG_DAEMON, LOG_LOCAL0 ... */
 	int64_t retention_s;          /* report queue retention */
 	int64_t connect_timeout_ms;
+	char *metrics_file;           /* Prometheus textfile; NULL: none */
+	int64_t retry_backoff_s;      /* first wait after a failed cycle */
+	int64_t retry_backoff_max_s;  /* the doubling stops here */
+	int64_t cycle_min_gap_s;      /* daemon: never start cycles closer */
 	unsigned n_targets;
 	struct dbk_target *targets;
 	unsigned n_policies;

@@ -14,6 +14,7 @@
 #include "cmd_cycle.h"
 #include "cmd_queue.h"
 #include "cmd_summary.h"
+#include "cmd_tune.h"
 #include "config.h"
 #include "driver_loader.h"
 #include "log.h"
@@ -39,13 +40,17 @@ static const char usage_text[] =
 	"          [--target T] [--format md|html|json] [-o FILE] [--queue Q]\n"
 	"                      operations summary of a period from the report queue\n"
 	"                      (default: the last 7 days as Markdown)\n"
+	"  tune TARGET [--apply [--yes]]\n"
+	"                      tuning report now: findings by severity with evidence\n"
+	"                      and remedy, then the housekeeping plan; --apply asks,\n"
+	"                      then carries the plan out (--yes: without asking)\n"
 	"  check-config        validate the configuration, policies and drivers\n"
 	"\n"
 	"options:\n"
 	"  -c, --config FILE   main configuration file (default " DBK_DEFAULT_CONFIG ")\n"
 	"  -v, --verbose       more log output (twice: debug)\n"
-	"      --json          machine-readable output (plan, once, queue, summary,\n"
-	"                      check-config)\n"
+	"      --json          machine-readable output (plan, once, tune, queue,\n"
+	"                      summary, check-config)\n"
 	"      --syslog        log to syslog even at a terminal (run logs to syslog\n"
 	"                      by itself under systemd)\n"
 	"      --allow-root    let `run` work as root (it refuses by default)\n"
@@ -177,10 +182,11 @@ static int dispatch(const struct opts *o, int argc, char **argv)
 	struct dbk_config *cfg = NULL;
 	int status = 0;
 	bool cycle = strcmp(cmd, "plan") == 0 || strcmp(cmd, "once") == 0;
+	bool tune = strcmp(cmd, "tune") == 0;
 
 	bool summary = strcmp(cmd, "summary") == 0;
 
-	if (!cycle && !summary && strcmp(cmd, "run") != 0 &&
+	if (!cycle && !tune && !summary && strcmp(cmd, "run") != 0 &&
 	    strcmp(cmd, "queue") != 0 && strcmp(cmd, "check-config") != 0)
 		return usage_error("unknown command '%s'", cmd);
 	if ((strcmp(cmd, "run") == 0 || strcmp(cmd, "check-config") == 0) && argc > 1)
@@ -192,7 +198,7 @@ static int dispatch(const struct opts *o, int argc, char **argv)
 			return usage_error("unknown option '%s'", argv[i]);
 	dbk_log_init(o->syslog, LOG_DAEMON,
 	             o->verbose > 1 ? LOG_DEBUG : o->verbose ? LOG_INFO : LOG_WARNING);
-	if (strcmp(cmd, "run") == 0 || cycle)
+	if (strcmp(cmd, "run") == 0 || cycle || tune)
 		block_signals();
 	/* queue and summary read files only: no driver needs to load. */
 	if ((cfg = load(o, strcmp(cmd, "queue") != 0 && !summary, &status)) == NULL)
@@ -205,6 +211,8 @@ static int dispatch(const struct opts *o, int argc, char **argv)
 		status = dbk_cmd_queue(cfg, argc - 1, argv + 1, o->json);
 	else if (summary)
 		status = dbk_cmd_summary(cfg, argc, argv, o->json);
+	else if (tune)
+		status = dbk_cmd_tune(cfg, argc, argv, o->json);
 	else
 		status = dbk_cmd_cycle(cfg, strcmp(cmd, "plan") == 0 ? DBK_MODE_PLAN
 		                                                     : DBK_MODE_ONCE,

@@ -1,13 +1,17 @@
 /* agent/metrics.c: one statistics collection on a target, on a connection
  * of its own so it goes on while a long action runs on the cycle's. Turns
  * counters into rates against the previous snapshot (kept in a state file
- * of its own, "<target>@metrics", so it never races the cycle's state). */
+ * of its own, "<target>@metrics", so it never races the cycle's state),
+ * evaluates the tuning rules there so their findings last, and exports
+ * the Prometheus file. */
 #include <stdlib.h>
 
 #include "log.h"
+#include "prom.h"
 #include "report.h"
 #include "runner.h"
 #include "state.h"
+#include "tuning.h"
 
 /* A counter lower than last time means the server restarted (or its
  * statistics were reset): no rate then, rather than a negative one. */
@@ -35,32 +39,44 @@ static json_t *metric_json(const struct dbk_state *st, const struct dbk_metric *
 	return j;
 }
 
+/* One statistics collection: the metrics record (values with rates, and
+ * the facts derived from them), the tuning findings that open, change or
+ * resolve, and the Prometheus file. */
 static void collect(const struct dbk_config *cfg, const struct dbk_target *t,
                     const struct dbk_driver *drv, struct dbk_conn *conn,
                     struct dbk_state *st)
 {
-	struct dbk_metric_list *ml = NULL;
-	struct dbk_server_info info = { 0 };
+	struct dbk_tuning *tu = NULL;
 	struct dbk_report *rep = NULL;
+	struct dbk_lasting_list open = { 0 };
 	struct dbk_err e = { 0 };
-	int64_t now_ms = dbk_now_ms();
 	json_t *values = NULL;
-	int64_t tmo = t->n_policies ? t->policies[0]->budget.observe_timeout_ms : 30000;
+	char *part = NULL;
 
-	if (drv->collect_metrics(conn, tmo, &ml, &e) == -1) {
+	if ((tu = dbk_tuning_observe(t, drv, conn, st, false, &e)) == NULL) {
 		dbk_log(LOG_WARNING, t, "metrics not collected: %s", e.msg);
 		return;
 	}
-	if (drv->server_info(conn, &info, &e) == -1)
-		dbk_log(LOG_WARNING, t, "server info: %s", e.msg);
 	values = json_array();
-	for (size_t i = 0; i < ml->n; i++)
-		json_array_append_new(values, metric_json(st, &ml->v[i], now_ms));
-	dbk_state_set_metrics(st, ml, now_ms);
+	for (size_t i = 0; i < tu->metrics->n; i++)
+		json_array_append_new(values, metric_json(st, &tu->metrics->v[i],
+		                                          tu->now_ms));
 	rep = dbk_report_open(cfg, t);
-	dbk_report_metrics(rep, values, info.version[0] ? &info : NULL);
+	dbk_report_metrics(rep, values, tu->have_info ? &tu->info : NULL,
+	                   dbk_tuning_facts_json(tu->facts));
+	dbk_tuning_last(t, tu, st, rep);
 	dbk_report_close(rep);
-	drv->free_metrics(ml);
+	/* Rates next time are against this sample. */
+	dbk_state_set_metrics(st, tu->metrics, tu->now_ms);
+	if (cfg->metrics_file != NULL) {
+		dbk_state_get_lasting(st, &open);
+		part = dbk_prom_part(t->name, tu->metrics, tu->facts, &open, tu->now_ms);
+		if (dbk_prom_export(cfg, t, part, &e) == -1)
+			dbk_log(LOG_WARNING, t, "metrics_file not written: %s", e.msg);
+		dbk_lasting_list_clear(&open);
+		free(part);
+	}
+	dbk_tuning_free(tu);
 }
 
 int dbk_metrics_run(const struct dbk_config *cfg, const struct dbk_target *t,
@@ -69,7 +85,7 @@ int dbk_metrics_run(const struct dbk_config *cfg, const struct dbk_target *t,
 	const struct dbk_driver *drv = NULL;
 	struct dbk_conn *conn = NULL;
 	struct dbk_state *st = NULL;
-	char *name = dbk_xasprintf("%s@metrics", t->name);
+	char *name = dbk_tuning_state_name(t->name);
 	struct dbk_err e = { 0 };
 	int rc = -1;
 

@@ -21,7 +21,6 @@
 enum {
 	CLAIM_FINDING_BROKEN = 100,
 	CLAIM_FINDING_DUPLICATE,
-	CLAIM_FINDING_UNUSED,
 };
 
 /* ---- Small string builder ---- */
@@ -125,6 +124,13 @@ static void sort_n(void *base, size_t n, size_t size,
 static int64_t nonneg(int64_t v)
 {
 	return v > 0 ? v : 0;
+}
+
+/* Sums of sizes (a, b >= 0) saturate: statistics can be broken or hostile,
+ * and a signed overflow is undefined behaviour. */
+static int64_t add_sat(int64_t a, int64_t b)
+{
+	return a > INT64_MAX - b ? INT64_MAX : a + b;
 }
 
 /* ---- Claims: objects already taken by an earlier action ---- */
@@ -715,7 +721,7 @@ static void scratch_action(struct planner *pl, const struct dbk_policy *p,
 
 	for (size_t i = 0; i < n; i++) {
 		object_set(&a->objs[i], c[i].t->schema, c[i].t->name, c[i].t->id);
-		a->bytes += nonneg(c[i].t->size_bytes);
+		a->bytes = add_sat(a->bytes, nonneg(c[i].t->size_bytes));
 		a->carried |= c[i].carried;
 		/* A multi-table action's key is its tables' keys joined by
 		 * ","; carry-over is tracked per table. */
@@ -865,8 +871,14 @@ static void index_broken(struct planner *pl, const struct dbk_policy *p,
 {
 	char sz[32];
 	char *q = NULL;
+	/* A valid index a tool left (pg_repack's index_<oid>) is a leftover
+	 * like the tool's tables: dropped only when tool_leftovers allows. */
+	bool tool_only = (ix->flags & DBK_IF_TOOL_LEFTOVER) &&
+	    !(ix->flags & DBK_IF_INVALID);
+	bool allowed = p->indexes.drop_invalid &&
+	    (!tool_only || p->scratch.tool_leftovers);
 
-	if (p->indexes.drop_invalid) {
+	if (allowed) {
 		if (!claims_has(&pl->claims, DBK_A_DROP_INDEX, ix->schema, ix->name))
 			cand_push(pl, drops, n_drops, ix, "drop_index:",
 			    nonneg(ix->size_bytes));
@@ -877,10 +889,14 @@ static void index_broken(struct planner *pl, const struct dbk_policy *p,
 	q = qname(ix->schema, ix->name);
 	finding_add(pl, p, "indexes", DBK_SEV_WARNING, q,
 	    dbk_xstrdup(broken_what(ix)),
-	    dbk_xasprintf("%s, still maintained on every write; drop_invalid "
-	        "is off in policy \"%s\"",
-	        dbk_fmt_bytes(ix->size_bytes, sz, sizeof sz), p->name),
-	    dbk_xasprintf("enable drop_invalid, or DROP INDEX %s;", q));
+	    dbk_xasprintf("%s, still maintained on every write; %s is off in "
+	        "policy \"%s\"", dbk_fmt_bytes(ix->size_bytes, sz, sizeof sz),
+	        p->indexes.drop_invalid ? "scratch_tables.tool_leftovers"
+	                                : "drop_invalid",
+	        p->name),
+	    dbk_xasprintf("enable %s, or DROP INDEX %s;",
+	        p->indexes.drop_invalid ? "scratch_tables.tool_leftovers"
+	                                : "indexes.drop_invalid", q));
 }
 
 /* Advice only, never an action: which of two duplicates to keep is a
@@ -905,20 +921,6 @@ static void index_duplicate(struct planner *pl, const struct dbk_policy *p,
 	    backs ? dbk_xasprintf("backs a constraint: consider dropping %s "
 	                "instead", dup) :
 	            dbk_xasprintf("DROP INDEX %s; -- duplicate of %s", q, dup));
-}
-
-static void index_unused(struct planner *pl, const struct dbk_policy *p,
-                         const struct dbk_index *ix)
-{
-	char sz[32];
-
-	if (!claims_take(&pl->claims, CLAIM_FINDING_UNUSED, ix->schema, ix->name))
-		return;
-	finding_add(pl, p, "indexes", DBK_SEV_INFO, qname(ix->schema, ix->name),
-	    dbk_xstrdup("unused index"),
-	    dbk_xasprintf("no scans since statistics were reset, %s",
-	        dbk_fmt_bytes(ix->size_bytes, sz, sizeof sz)),
-	    dbk_xstrdup("check replicas and rare jobs, then consider dropping it"));
 }
 
 static char *rebuild_reason(const struct dbk_policy *p, const struct index_cand *c)
@@ -961,6 +963,18 @@ static void index_rebuilds(struct planner *pl, const struct dbk_policy *p,
 		        p->name), NULL);
 }
 
+/* The bytes a rebuild should reclaim. An estimate may be absurd (over
+ * 100%, infinite), and converting an out-of-range double to an integer is
+ * undefined behaviour, so the product is clamped first. */
+static int64_t wasted_bytes(const struct dbk_index *ix)
+{
+	double w = (double)nonneg(ix->size_bytes) * ix->bloat_pct / 100.0;
+
+	if (!(w > 0))
+		return 0;
+	return w >= 0x1p63 ? INT64_MAX : (int64_t)w;
+}
+
 static bool index_bloated(const struct dbk_pol_indexes *pi,
                           const struct dbk_index *ix)
 {
@@ -990,13 +1004,15 @@ static void plan_indexes(struct planner *pl, const struct dbk_policy *p)
 		}
 		if (ix->flags & DBK_IF_DUPLICATE)
 			index_duplicate(pl, p, ix);
-		if (ix->scans == 0 && ix->size_bytes >= pi->min_size_bytes &&
-		    !(ix->flags & (DBK_IF_PRIMARY | DBK_IF_UNIQUE | DBK_IF_CONSTRAINT)))
-			index_unused(pl, p, ix);
+		/* "Unused" is not judged here: one scan counter since the last
+		 * statistics reset proves nothing. The unused_index rule
+		 * (agent/facts.c) judges it from the usage history the agent
+		 * keeps, and never for an index a constraint, a foreign key or
+		 * a replica identity needs. */
 		if (index_bloated(pi, ix) &&
 		    !claims_has(&pl->claims, DBK_A_REBUILD_INDEX, ix->schema, ix->name))
 			cand_push(pl, &rebuilds, &n_rebuilds, ix, "rebuild_index:",
-			    (int64_t)((double)nonneg(ix->size_bytes) * ix->bloat_pct / 100.0));
+			    wasted_bytes(ix));
 	}
 	/* Drops first: they are quick and invalid indexes slow every write. */
 	sort_n(drops, n_drops, sizeof *drops, index_cmp);
@@ -1186,7 +1202,8 @@ static void plan_server_logs(struct planner *pl, const struct dbk_policy *p)
 		/* Oldest first: the order a removal should go in. */
 		for (size_t i = 0; i < n; i++) {
 			object_set(&a->objs[i], NULL, v[n - 1 - i]->name, 0);
-			a->bytes += nonneg(v[n - 1 - i]->size_bytes);
+			a->bytes = add_sat(a->bytes,
+			    nonneg(v[n - 1 - i]->size_bytes));
 		}
 		a->act.cutoff = cutoff;
 		a->key = key_of("server_logs:", NULL, p->name);
@@ -1236,7 +1253,7 @@ static void analyze_action(struct planner *pl, const struct dbk_policy *p,
 		char *k = key_of("analyze:", v[i]->schema, v[i]->name);
 
 		object_set(&a->objs[i], v[i]->schema, v[i]->name, v[i]->id);
-		a->bytes += nonneg(v[i]->size_bytes);
+		a->bytes = add_sat(a->bytes, nonneg(v[i]->size_bytes));
 		a->carried |= st_carried(pl, k);
 		sb_addf(&key, "%s%s", i ? "," : "", k);
 		free(k);

@@ -1,7 +1,9 @@
 /* agent/policy.c: policy files, one policy per file: what housekeeping to
  * do on a target (scratch tables, log tables, server logs, indexes,
- * statistics), when (intervals, windows) and within which budget. Parses and
- * validates through the key tables below; deciding is the planner's job. */
+ * statistics), when (intervals, windows) and within which budget, and the
+ * tuning rules that raise findings. Parses and validates through the key
+ * tables below; deciding is the planner's and rules.c's job. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,6 +11,7 @@
 
 #include "config.h"
 #include "keytab.h"
+#include "rules.h"
 
 /* Every task section has the same two schedule keys; only the default
  * interval differs. */
@@ -185,6 +188,49 @@ static const struct dbk_key stats_keys[] = {
 	{ .name = NULL },
 };
 
+static const struct dbk_key_choice rule_ops[] = {
+	{ "<", DBK_OP_LT }, { "<=", DBK_OP_LE }, { ">", DBK_OP_GT },
+	{ ">=", DBK_OP_GE }, { "==", DBK_OP_EQ }, { "!=", DBK_OP_NE },
+	{ NULL, 0 },
+};
+
+/* info, warning and critical have no default: absent means the level is
+ * not used (the parser leaves the NAN that rules_parse puts there). */
+static const struct dbk_key rule_keys[] = {
+	{ DBK_KEY("name", DBK_T_STRING, offsetof(struct dbk_rule, name), NULL,
+	          DBK_KEY_REQUIRED | DBK_KEY_NAME,
+	          "unique in the policy; names the finding") },
+	{ DBK_KEY("metric", DBK_T_STRING, offsetof(struct dbk_rule, metric), NULL,
+	          DBK_KEY_REQUIRED, "the fact tested, or metric.<driver metric>") },
+	{ DBK_KEY("op", DBK_T_ENUM, offsetof(struct dbk_rule, op), NULL,
+	          DBK_KEY_REQUIRED, "<, <=, >, >=, == or !="), .choices = rule_ops },
+	{ DBK_KEY("info", DBK_T_NUMBER,
+	          offsetof(struct dbk_rule, threshold[0]), NULL, 0,
+	          "threshold of an info finding") },
+	{ DBK_KEY("warning", DBK_T_NUMBER,
+	          offsetof(struct dbk_rule, threshold[1]), NULL, 0,
+	          "threshold of a warning") },
+	{ DBK_KEY("critical", DBK_T_NUMBER,
+	          offsetof(struct dbk_rule, threshold[2]), NULL, 0,
+	          "threshold of a critical finding") },
+	{ DBK_KEY("for", DBK_T_DURATION_S, offsetof(struct dbk_rule, for_s), "0", 0,
+	          "the condition must hold this long before it is reported") },
+	{ DBK_KEY("category", DBK_T_STRING, offsetof(struct dbk_rule, category),
+	          "tuning", DBK_KEY_NAME, "finding category") },
+	{ DBK_KEY("title", DBK_T_STRING, offsetof(struct dbk_rule, title), NULL, 0,
+	          "template of the finding's title") },
+	{ DBK_KEY("recommendation", DBK_T_STRING,
+	          offsetof(struct dbk_rule, recommendation), NULL, 0,
+	          "template of the remedy; default: the fact's own remedy") },
+	{ DBK_KEY("enabled", DBK_T_BOOL, offsetof(struct dbk_rule, enabled), "true",
+	          0, "false keeps the rule in the file without using it") },
+	{ .name = NULL },
+};
+
+static int rules_parse(const config_setting_t *s, void *base,
+                       const struct dbk_keyctx *ctx, struct dbk_err *err);
+static void rules_free(void *base);
+
 static const struct dbk_key policy_keys[] = {
 	{ DBK_KEY("queue", DBK_T_STRING, offsetof(struct dbk_policy, queue),
 	          "reports", DBK_KEY_NAME, "report queue for findings and actions") },
@@ -203,6 +249,13 @@ static const struct dbk_key policy_keys[] = {
 	          0, "drop invalid and rebuild bloated indexes"), .sub = indexes_keys },
 	{ DBK_KEY("statistics", DBK_T_GROUP, offsetof(struct dbk_policy, stats),
 	          NULL, 0, "statistics refresh and collection"), .sub = stats_keys },
+	{ DBK_KEY("rules", DBK_T_CUSTOM, 0, NULL, 0,
+	          "( { name; metric; op; info; warning; critical; for; category; "
+	          "title; recommendation; enabled; }, ... )"),
+	  .parse = rules_parse, .free = rules_free },
+	{ DBK_KEY("reminder", DBK_T_DURATION_S, offsetof(struct dbk_policy, reminder_s),
+	          "1d", DBK_KEY_POSITIVE,
+	          "report a finding that stays open again this often") },
 	{ .name = NULL },
 };
 
@@ -254,6 +307,75 @@ static void logtables_free(void *base)
 	free(logs->v);
 	logs->v = NULL;
 	logs->n = 0;
+}
+
+/* ---- rules ---- */
+
+static int rule_parse_one(const config_setting_t *e, struct dbk_rule *r,
+                          const struct dbk_rules *done,
+                          const struct dbk_keyctx *sub, struct dbk_err *err)
+{
+	char why[400];
+
+	for (int k = 0; k < 3; k++)
+		r->threshold[k] = NAN;
+	if (!config_setting_is_group(e))
+		return dbk_keytab_error(err, e, sub, "%s must be a group { ... }, "
+		    "not %s", sub->path, dbk_keytab_type_name(config_setting_type(e)));
+	if (dbk_keytab_apply(rule_keys, e, r, sub, err) == -1)
+		return -1;
+	for (unsigned k = 0; k + 1 < done->n; k++)
+		if (strcmp(done->v[k].name, r->name) == 0)
+			return dbk_keytab_error(err, e, sub, "%s: duplicate rule name "
+			    "'%s'", sub->path, r->name);
+	if (!dbk_rule_check(r, why, sizeof why))
+		return dbk_keytab_error(err, e, sub, "%s (rule '%s'): %s", sub->path,
+		    r->name, why);
+	return 0;
+}
+
+static int rules_parse(const config_setting_t *s, void *base,
+                       const struct dbk_keyctx *ctx, struct dbk_err *err)
+{
+	struct dbk_rules *rules = &((struct dbk_policy *)base)->rules;
+	int n = 0;
+
+	if (s == NULL)
+		return 0;
+	if (!config_setting_is_list(s) &&
+	    !(config_setting_is_array(s) && config_setting_length(s) == 0))
+		return dbk_keytab_error(err, s, ctx,
+		    "%s must be a list of groups ( { name = ...; ... }, ... ), not %s",
+		    ctx->path, dbk_keytab_type_name(config_setting_type(s)));
+	n = config_setting_length(s);
+	rules->v = dbk_xcalloc((size_t)n + 1, sizeof *rules->v);
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+		char *path = dbk_xasprintf("%s[%d]", ctx->path, i);
+		struct dbk_keyctx sub = *ctx;
+		int rc = 0;
+
+		sub.path = path;
+		sub.file = config_setting_source_file(e);
+		sub.line = (int)config_setting_source_line(e);
+		rules->n = (unsigned)i + 1; /* so a failure frees what was parsed */
+		rc = rule_parse_one(e, &rules->v[i], rules, &sub, err);
+		free(path);
+		if (rc == -1)
+			return -1;
+	}
+	return 0;
+}
+
+static void rules_free(void *base)
+{
+	struct dbk_rules *rules = &((struct dbk_policy *)base)->rules;
+
+	for (unsigned i = 0; i < rules->n; i++)
+		dbk_keytab_free(rule_keys, &rules->v[i]);
+	free(rules->v);
+	rules->v = NULL;
+	rules->n = 0;
 }
 
 /* ---- Whole-policy checks the per-key tables cannot express ---- */

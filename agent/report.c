@@ -4,9 +4,11 @@
 #include "report.h"
 
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 #include "queue.h"
+#include "rules.h"
 #include "runner.h"
 
 #define DBK_MAX_QUEUES 8
@@ -195,6 +197,97 @@ void dbk_report_findings(struct dbk_report *r, const struct dbk_cycle *c)
 
 /* "drop 3 tables", "rebuild index app.orders_pkey": what a person reads
  * in `queue list`. */
+/* ---- Findings that last ---- */
+
+static const struct dbk_policy *policy_named(const struct dbk_target *t,
+                                             const char *name)
+{
+	for (unsigned i = 0; name != NULL && i < t->n_policies; i++)
+		if (strcmp(t->policies[i]->name, name) == 0)
+			return t->policies[i];
+	return NULL;
+}
+
+/* The queue's time format, at whole seconds. */
+static const char *iso(int64_t secs, char *buf, size_t len)
+{
+	time_t t = (time_t)secs;
+	struct tm tm = { 0 };
+
+	gmtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%S.000Z", &tm);
+	return buf;
+}
+
+static json_t *iso_json(int64_t secs)
+{
+	char buf[40];
+
+	return json_string(iso(secs, buf, sizeof buf));
+}
+
+void dbk_report_lasting(struct dbk_report *r, const struct dbk_event *ev,
+                        const struct dbk_finding *f, json_t *extra)
+{
+	const struct dbk_lasting *e = &ev->entry;
+	const struct dbk_policy *p = NULL;
+	json_t *rec = NULL;
+	char sev[16], when[40];
+	char *ev_text = NULL;
+
+	if (r == NULL) {
+		json_decref(extra);
+		return;
+	}
+	p = f != NULL ? f->policy : policy_named(r->target, e->policy);
+	if ((rec = new_record(r, p, DBK_REC_FINDING)) == NULL) {
+		json_decref(extra);
+		return;
+	}
+	if (f != NULL) {
+		merge(rec, dbk_report_finding_json(f));
+	} else {
+		snprintf(sev, sizeof sev, "%s", dbk_severity_name(e->severity));
+		ev_text = dbk_xasprintf("no longer seen; it was open from %s, seen "
+		    "%lld times", iso(e->first_seen, when, sizeof when),
+		    (long long)e->count);
+		merge(rec, json_pack("{s:o, s:s, s:o, s:o, s:s, s:n}",
+		    "category", str_or_null(e->category), "severity", sev,
+		    "object", str_or_null(e->object), "title", str_or_null(e->title),
+		    "evidence", ev_text, "recommendation"));
+		free(ev_text);
+	}
+	json_object_set_new(rec, "status", json_string(dbk_event_status(ev->kind)));
+	json_object_set_new(rec, "rule", json_string(e->rule));
+	json_object_set_new(rec, "key", json_string(e->key));
+	json_object_set_new(rec, "first_seen", iso_json(e->first_seen));
+	json_object_set_new(rec, "last_seen", iso_json(e->last_seen));
+	json_object_set_new(rec, "first_seen_ms", json_integer(e->first_seen * 1000));
+	json_object_set_new(rec, "last_seen_ms", json_integer(e->last_seen * 1000));
+	json_object_set_new(rec, "count", json_integer(e->count));
+	if (ev->kind == DBK_EV_SEVERITY)
+		json_object_set_new(rec, "previous_severity",
+		                    json_string(dbk_severity_name(ev->prev_severity)));
+	merge(rec, extra);
+	put(r, p, rec);
+}
+
+void dbk_report_on_demand(struct dbk_report *r, const struct dbk_finding *f,
+                          json_t *extra)
+{
+	json_t *rec = NULL;
+
+	if (r == NULL || (rec = new_record(r, f->policy, DBK_REC_FINDING)) == NULL) {
+		json_decref(extra);
+		return;
+	}
+	merge(rec, dbk_report_finding_json(f));
+	json_object_set_new(rec, "status", json_string("on_demand"));
+	json_object_set_new(rec, "on_demand", json_true());
+	merge(rec, extra);
+	put(r, f->policy, rec);
+}
+
 static const char *action_title(const struct dbk_plan_action *a, char *buf,
                                 size_t len)
 {
@@ -293,7 +386,8 @@ void dbk_report_run(struct dbk_report *r, const struct dbk_cycle *c, int mode)
 
 	if (r == NULL || (rec = new_record(r, NULL, DBK_REC_RUN)) == NULL)
 		return;
-	json_object_set_new(rec, "mode", json_string(mode == DBK_MODE_ONCE ? "once" : "daemon"));
+	json_object_set_new(rec, "mode", json_string(c->hooks && c->hooks->on_demand ? "tune" :
+	                    mode == DBK_MODE_ONCE ? "once" : "daemon"));
 	json_object_set_new(rec, "status", json_string(dbk_run_status_name(c->status)));
 	json_object_set_new(rec, "finished", json_boolean(c->status == DBK_RUN_FINISHED));
 	json_object_set_new(rec, "severity", json_string(
@@ -316,16 +410,19 @@ void dbk_report_run(struct dbk_report *r, const struct dbk_cycle *c, int mode)
 }
 
 void dbk_report_metrics(struct dbk_report *r, json_t *values,
-                        const struct dbk_server_info *info)
+                        const struct dbk_server_info *info, json_t *facts)
 {
 	json_t *rec = NULL;
 
 	if (r == NULL || (rec = new_record(r, NULL, DBK_REC_METRICS)) == NULL) {
 		json_decref(values);
+		json_decref(facts);
 		return;
 	}
 	json_object_set_new(rec, "title", json_string("metrics"));
 	json_object_set_new(rec, "values", values);
+	if (facts != NULL)
+		json_object_set_new(rec, "facts", facts);
 	if (info != NULL)
 		json_object_set_new(rec, "server", json_pack("{s:s,s:s,s:I}",
 			"flavour", info->flavour, "version", info->version,

@@ -12,6 +12,7 @@
 #include "driver_loader.h"
 #include "log.h"
 #include "report.h"
+#include "rules.h"
 #include "state.h"
 
 const char *dbk_run_status_name(int s)
@@ -310,14 +311,25 @@ static void execute(struct dbk_cycle *c, struct dbk_conn *conn,
 			r->outcome = DBK_OUT_CARRIED;
 			c->status = DBK_RUN_STOPPED_BUDGET;
 		} else {
+			if (c->hooks != NULL && c->hooks->progress != NULL)
+				c->hooks->progress(c->hooks->ctx, c, i, false);
 			if (!a->dry_run && a->sql != NULL)
 				action_id = dbk_report_action_start(rep, a);
 			execute_one(c, conn, a, r, deadline);
+			/* Cancelled because we were asked to stop: carried over,
+			 * not a failure of the action. */
+			if (r->outcome == DBK_OUT_FAILED && stop_requested(o)) {
+				r->outcome = DBK_OUT_CARRIED;
+				if (c->status != DBK_RUN_FAILED)
+					c->status = DBK_RUN_STOPPED;
+			}
 			if (r->out.stopped_early && c->status == DBK_RUN_FINISHED)
 				c->status = stop_requested(o) ? DBK_RUN_STOPPED
 				                              : DBK_RUN_STOPPED_BUDGET;
 		}
 		count_outcome(c, r->outcome);
+		if (c->hooks != NULL && c->hooks->progress != NULL)
+			c->hooks->progress(c->hooks->ctx, c, i, true);
 		dbk_report_action(rep, c, a, r, action_id);
 		free(action_id);
 		action_id = NULL;
@@ -347,6 +359,68 @@ static void remember(struct dbk_cycle *c, struct dbk_state *st)
 				                       dbk_task_name(t), p->now);
 }
 
+/* Was the finding's task assessed this cycle? Only then does its absence
+ * mean it cleared: a task that was not due says nothing. */
+static bool plan_evaluated(void *ctx, const struct dbk_lasting *e)
+{
+	const struct dbk_cycle *c = ctx;
+	const struct dbk_target *t = c->target;
+
+	for (int task = 0; task < DBK_TASK_COUNT; task++) {
+		if (e->category == NULL || strcmp(e->category, dbk_task_name(task)) != 0)
+			continue;
+		for (unsigned pi = 0; pi < t->n_policies; pi++) {
+			int ts = c->plan->task_state[pi][task];
+
+			if (e->policy != NULL && strcmp(t->policies[pi]->name, e->policy) == 0)
+				return ts == DBK_TS_DUE || ts == DBK_TS_NOT_ASSESSED;
+		}
+	}
+	return true; /* not a task's, or its policy is gone */
+}
+
+/* The planner's findings last like the rules' (agent/rules.h): one record
+ * when a finding opens, changes severity, is reminded of, or resolves. A
+ * finding a rule pack covers (same name as one of its rules) is left to
+ * the statistics collection, which evaluates that rule. */
+static void plan_findings_last(struct dbk_cycle *c, struct dbk_state *st,
+                               struct dbk_report *rep)
+{
+	const struct dbk_plan *p = c->plan;
+	struct dbk_cond *cond = dbk_xcalloc(p->n_findings + 1, sizeof *cond);
+	char **owned = dbk_xcalloc(2 * p->n_findings + 1, sizeof *owned);
+	struct dbk_lasting_list l = { 0 };
+	struct dbk_events ev = { 0 };
+	size_t n = 0, no = 0;
+
+	for (unsigned i = 0; i < p->n_findings; i++) {
+		const struct dbk_finding *f = &p->findings[i];
+		char *kind = dbk_finding_kind(f->title);
+		const char *pol = f->policy ? f->policy->name : NULL;
+
+		owned[no++] = kind;
+		if (dbk_rules_cover(c->target, kind))
+			continue;
+		owned[no++] = dbk_finding_key(pol, kind, f->object);
+		cond[n++] = (struct dbk_cond){ .key = owned[no - 1], .rule = kind,
+		    .policy = pol, .category = f->category, .object = f->object,
+		    .title = f->title, .severity = f->severity, .for_s = 0,
+		    .reminder_s = f->policy ? f->policy->reminder_s : 86400, .ref = f };
+	}
+	dbk_state_get_lasting(st, &l);
+	dbk_lasting_step(&l, cond, n, plan_evaluated, c, p->now, &ev);
+	for (size_t i = 0; i < ev.n; i++)
+		dbk_report_lasting(rep, &ev.v[i], ev.v[i].ref,
+		                   json_pack("{s:s}", "source", "planner"));
+	dbk_state_set_lasting(st, &l);
+	dbk_events_clear(&ev);
+	dbk_lasting_list_clear(&l);
+	for (size_t i = 0; i < no; i++)
+		free(owned[i]);
+	free(owned);
+	free(cond);
+}
+
 static void plan_and_run(struct dbk_cycle *c, struct dbk_conn *conn,
                          const struct dbk_config *cfg,
                          const struct dbk_run_opts *o, struct dbk_report *rep)
@@ -371,7 +445,13 @@ static void plan_and_run(struct dbk_cycle *c, struct dbk_conn *conn,
 	}
 	if (o->mode == DBK_MODE_PLAN)
 		goto out; /* plan changes nothing, not even the state file */
-	dbk_report_findings(rep, c);
+	if (c->hooks != NULL && c->hooks->confirm != NULL &&
+	    !c->hooks->confirm(c->hooks->ctx, c)) {
+		c->declined = true;
+		goto out; /* as a plan: nothing ran, nothing to remember */
+	}
+	if (c->hooks == NULL || !c->hooks->on_demand)
+		plan_findings_last(c, st, rep);
 	execute(c, conn, o, rep);
 	remember(c, st);
 	if (dbk_state_save(st, &e) == -1)
@@ -410,12 +490,21 @@ struct dbk_cycle *dbk_cycle_run(const struct dbk_config *cfg,
                                 const struct dbk_target *t,
                                 const struct dbk_run_opts *o)
 {
+	return dbk_cycle_run_hooked(cfg, t, o, NULL);
+}
+
+struct dbk_cycle *dbk_cycle_run_hooked(const struct dbk_config *cfg,
+                                       const struct dbk_target *t,
+                                       const struct dbk_run_opts *o,
+                                       const struct dbk_cycle_hooks *hooks)
+{
 	struct dbk_cycle *c = dbk_xcalloc(1, sizeof *c);
 	struct dbk_report *rep = NULL;
 	struct dbk_conn *conn = NULL;
 	struct dbk_err e = { 0 };
 
 	c->target = t;
+	c->hooks = hooks;
 	c->started_ms = dbk_now_ms();
 	if (o->mode != DBK_MODE_PLAN)
 		rep = dbk_report_open(cfg, t);
@@ -431,7 +520,8 @@ struct dbk_cycle *dbk_cycle_run(const struct dbk_config *cfg,
 	c->duration_ms = dbk_now_ms() - c->started_ms;
 	if (c->status == DBK_RUN_FAILED)
 		dbk_log(LOG_ERR, t, "cycle failed: %s", c->error);
-	dbk_report_run(rep, c, o->mode);
+	if (!c->declined)
+		dbk_report_run(rep, c, o->mode);
 	dbk_report_close(rep);
 	return c;
 }

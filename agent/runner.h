@@ -25,7 +25,8 @@ enum dbk_run_status {
 	DBK_RUN_STOPPED_BUDGET, /* run time or window ran out; rest carried over */
 	DBK_RUN_STOPPED,        /* asked to stop (signal); rest carried over */
 	DBK_RUN_BUSY,           /* another agent holds the database lock */
-	DBK_RUN_FAILED,         /* could not connect or observe */
+	DBK_RUN_FAILED,         /* could not connect or observe, or lost the
+	                         * connection mid-run */
 };
 const char *dbk_run_status_name(int status);
 
@@ -63,6 +64,22 @@ struct dbk_run_opts {
 	struct dbk_inflight *inflight; /* may be NULL */
 };
 
+struct dbk_cycle;
+
+/* For `tune` (dbk_cycle_run_hooked). confirm (may be NULL) runs once the
+ * plan is rendered, before anything is reported or executed; false
+ * executes nothing and the cycle ends as a plan would (no records, no
+ * state). progress (may be NULL) runs before (done false) and after (done
+ * true) action i. on_demand: the caller reports the findings, and the run
+ * record says "tune". */
+struct dbk_cycle_hooks {
+	bool (*confirm)(void *ctx, const struct dbk_cycle *c);
+	void (*progress)(void *ctx, const struct dbk_cycle *c, unsigned i,
+	                 bool done);
+	void *ctx;
+	bool on_demand;
+};
+
 /* Everything one cycle saw and did, for printing and tests. */
 struct dbk_cycle {
 	const struct dbk_target *target;
@@ -79,6 +96,8 @@ struct dbk_cycle {
 	int64_t started_ms;
 	int64_t duration_ms;
 	unsigned n_done, n_dry, n_partial, n_skipped, n_failed, n_carried;
+	const struct dbk_cycle_hooks *hooks; /* NULL: none */
+	bool declined;                     /* confirm said no: nothing ran */
 };
 
 /* Runs one cycle. Returns a cycle the caller frees with dbk_cycle_free
@@ -88,6 +107,11 @@ struct dbk_cycle *dbk_cycle_run(const struct dbk_config *cfg,
                                 const struct dbk_target *target,
                                 const struct dbk_run_opts *opts);
 void dbk_cycle_free(struct dbk_cycle *c);
+/* The same with hooks (may be NULL); borrowed for the call. */
+struct dbk_cycle *dbk_cycle_run_hooked(const struct dbk_config *cfg,
+                                       const struct dbk_target *target,
+                                       const struct dbk_run_opts *opts,
+                                       const struct dbk_cycle_hooks *hooks);
 
 /* Collects statistics once on a connection of its own and writes a metrics
  * record with rates against the previous snapshot. */

@@ -1,7 +1,9 @@
 /* agent/scheduler.c: the daemon loop. Workers share the current config
  * through a reference count, so a reload swaps it without stopping a
  * worker in the middle of an action; each worker picks the new config up
- * at its next cycle, and workers of removed targets end themselves. */
+ * at its next cycle, and workers of removed targets end themselves. A
+ * failed cycle backs its target off (retry_backoff, doubling up to
+ * retry_backoff_max): a database that is down never ends the daemon. */
 #include "scheduler.h"
 
 #include <errno.h>
@@ -18,10 +20,7 @@
 #include "planner.h"
 #include "runner.h"
 
-#define MIN_GAP_S 60        /* never start cycles closer than this */
 #define MAX_SLEEP_S 300     /* re-evaluate windows at least this often */
-#define BACKOFF_MIN_S 30
-#define BACKOFF_MAX_S 900
 
 struct cfgref {
 	struct dbk_config *cfg;
@@ -154,7 +153,7 @@ static int64_t maint_next(const struct dbk_config *cfg, const struct dbk_target 
 
 	if (st == NULL) {
 		dbk_log(LOG_ERR, t, "state: %s", e.msg);
-		return now + BACKOFF_MIN_S;
+		return now + cfg->retry_backoff_s;
 	}
 	due = dbk_sched_next_due(t, st, now);
 	dbk_state_free(st);
@@ -180,11 +179,26 @@ static bool work(struct worker *w, const struct dbk_config *cfg,
 	dbk_notify_status("target %s: housekeeping cycle", t->name);
 	c = dbk_cycle_run(cfg, t, &o);
 	ok = c->status != DBK_RUN_FAILED;
-	dbk_log(LOG_INFO, t, "cycle %s: %u actions (done %u, dry-run %u, failed %u, carried %u)",
-	        dbk_run_status_name(c->status), c->plan ? c->plan->n_actions : 0,
-	        c->n_done, c->n_dry, c->n_failed, c->n_carried);
+	/* A failed cycle has said why in one error line already. */
+	if (ok)
+		dbk_log(LOG_INFO, t, "cycle %s: %u actions (done %u, dry-run %u, "
+		        "failed %u, carried %u)", dbk_run_status_name(c->status),
+		        c->plan ? c->plan->n_actions : 0, c->n_done, c->n_dry,
+		        c->n_failed, c->n_carried);
 	dbk_cycle_free(c);
 	return ok;
+}
+
+/* The wait after a failure: retry_backoff, doubling up to
+ * retry_backoff_max, so a database that is down costs one connection
+ * attempt per wait and never a busy loop. */
+static int64_t next_backoff(const struct dbk_config *cfg, int64_t prev)
+{
+	int64_t b = prev > 0 ? prev * 2 : cfg->retry_backoff_s;
+
+	if (b < cfg->retry_backoff_s)
+		b = cfg->retry_backoff_s;
+	return b > cfg->retry_backoff_max_s ? cfg->retry_backoff_max_s : b;
 }
 
 static void *worker_main(void *arg)
@@ -213,13 +227,14 @@ static void *worker_main(void *arg)
 		last_metrics = now;
 		if (work(w, r->cfg, t)) {
 			backoff = 0;
-			not_before = dbk_now() + (w->kind == W_MAINT ? MIN_GAP_S : 0);
+			not_before = dbk_now() +
+			             (w->kind == W_MAINT ? r->cfg->cycle_min_gap_s : 0);
 		} else {
-			backoff = backoff ? backoff * 2 : BACKOFF_MIN_S;
-			if (backoff > BACKOFF_MAX_S)
-				backoff = BACKOFF_MAX_S;
+			backoff = next_backoff(r->cfg, backoff);
 			not_before = dbk_now() + backoff;
-			dbk_log(LOG_NOTICE, t, "retrying in %llds", (long long)backoff);
+			dbk_log(LOG_NOTICE, t, "%s: retrying in %llds",
+			        w->kind == W_MAINT ? "housekeeping" : "statistics",
+			        (long long)backoff);
 		}
 		ref_release(r);
 	}

@@ -429,3 +429,191 @@ void dbk_state_set_metrics(struct dbk_state *st,
 	json_object_set_new(st->root, "metrics",
 	                    json_pack("{s:I, s:o}", "at", (json_int_t)at, "values", values));
 }
+
+/* ---- Index usage history ---- */
+
+/* One key per schema, table and index name, netstring-joined so no two
+ * triples can collide, then made a valid JSON key. */
+static char *index_key(const char *schema, const char *table, const char *name)
+{
+	char *raw = dbk_xasprintf("%zu:%s,%zu:%s,%zu:%s,", strlen(schema ? schema : ""),
+	                          schema ? schema : "", strlen(table ? table : ""),
+	                          table ? table : "", strlen(name ? name : ""),
+	                          name ? name : "");
+	char *key = state_key(raw);
+
+	free(raw);
+	return key;
+}
+
+static int64_t jint(json_t *obj, const char *field)
+{
+	return json_integer_value(json_object_get(obj, field));
+}
+
+static json_t *usage_entry(const struct dbk_state *st, const char *schema,
+                           const char *table, const char *name, uint64_t id)
+{
+	json_t *all = json_object_get(st->root, "indexes");
+	char *key = index_key(schema, table, name);
+	json_t *e = json_object_get(all, key);
+
+	free(key);
+	if (!json_is_object(e) || !json_is_integer(json_object_get(e, "first_seen")))
+		return NULL;
+	/* A different id: the name was dropped and re-created. */
+	if (id != 0 && jint(e, "id") != 0 && (uint64_t)jint(e, "id") != id)
+		return NULL;
+	return e;
+}
+
+bool dbk_state_index_usage(const struct dbk_state *st, const char *schema,
+                           const char *table, const char *name, uint64_t id,
+                           struct dbk_index_usage *out)
+{
+	json_t *e = usage_entry(st, schema, table, name, id);
+
+	if (e == NULL)
+		return false;
+	out->first_seen = jint(e, "first_seen");
+	out->last_used = jint(e, "last_used");
+	out->scans = jint(e, "scans");
+	out->resets = jint(e, "resets");
+	return true;
+}
+
+/* The next entry for an index seen now with counter scans. */
+static json_t *usage_next(json_t *old, const struct dbk_index *ix, int64_t now)
+{
+	int64_t first = now, last = ix->scans > 0 ? now : 0, resets = 0;
+
+	if (old != NULL) {
+		first = jint(old, "first_seen");
+		last = jint(old, "last_used");
+		resets = jint(old, "resets");
+		if (ix->scans > jint(old, "scans")) {
+			last = now;
+		} else if (ix->scans < jint(old, "scans")) {
+			/* Uses between the last observation and the reset are
+			 * invisible; uses since the reset are not. */
+			resets++;
+			if (ix->scans > 0)
+				last = now;
+		}
+	}
+	return json_pack("{s:I, s:I, s:I, s:I, s:I}", "id", (json_int_t)ix->id,
+	                 "first_seen", (json_int_t)first, "last_used", (json_int_t)last,
+	                 "scans", (json_int_t)ix->scans, "resets", (json_int_t)resets);
+}
+
+void dbk_state_observe_indexes(struct dbk_state *st,
+                               const struct dbk_index_list *il, int64_t now)
+{
+	json_t *fresh = NULL;
+
+	if (il == NULL)
+		return;
+	fresh = json_object();
+	for (size_t i = 0; i < il->n; i++) {
+		const struct dbk_index *ix = &il->v[i];
+		char *key = NULL;
+
+		if (ix->name == NULL || ix->scans < 0)
+			continue;
+		key = index_key(ix->schema, ix->table, ix->name);
+		json_object_set_new(fresh, key, usage_next(usage_entry(st, ix->schema,
+		    ix->table, ix->name, ix->id), ix, now));
+		free(key);
+	}
+	json_object_set_new(st->root, "indexes", fresh);
+}
+
+/* ---- Lasting findings ---- */
+
+static char *jdup(json_t *obj, const char *field)
+{
+	const char *s = json_string_value(json_object_get(obj, field));
+
+	return s != NULL ? dbk_xstrdup(s) : NULL;
+}
+
+void dbk_lasting_list_clear(struct dbk_lasting_list *l)
+{
+	if (l == NULL)
+		return;
+	for (size_t i = 0; i < l->n; i++) {
+		struct dbk_lasting *e = &l->v[i];
+
+		free(e->key);
+		free(e->rule);
+		free(e->policy);
+		free(e->category);
+		free(e->object);
+		free(e->title);
+	}
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+void dbk_state_get_lasting(const struct dbk_state *st,
+                           struct dbk_lasting_list *out)
+{
+	json_t *arr = json_object_get(st->root, "findings");
+	json_t *v = NULL;
+	size_t i = 0;
+
+	*out = (struct dbk_lasting_list){ 0 };
+	if (!json_is_array(arr) || json_array_size(arr) == 0)
+		return;
+	out->v = dbk_xcalloc(json_array_size(arr), sizeof *out->v);
+	json_array_foreach(arr, i, v) {
+		struct dbk_lasting *e = &out->v[out->n];
+
+		if (!json_is_string(json_object_get(v, "key")) ||
+		    !json_is_string(json_object_get(v, "rule")) ||
+		    !json_is_integer(json_object_get(v, "since")))
+			continue; /* forgetting a finding only re-opens it */
+		e->key = jdup(v, "key");
+		e->rule = jdup(v, "rule");
+		e->policy = jdup(v, "policy");
+		e->category = jdup(v, "category");
+		e->object = jdup(v, "object");
+		e->title = jdup(v, "title");
+		e->severity = (int)jint(v, "severity");
+		e->open = json_is_true(json_object_get(v, "open"));
+		e->since = jint(v, "since");
+		e->first_seen = jint(v, "first_seen");
+		e->last_seen = jint(v, "last_seen");
+		e->reported = jint(v, "reported");
+		e->count = jint(v, "count");
+		out->n++;
+	}
+}
+
+void dbk_state_set_lasting(struct dbk_state *st,
+                           const struct dbk_lasting_list *l)
+{
+	json_t *arr = json_array();
+
+	/* Keys and names go in as values, never as object keys, so any bytes
+	 * that are valid UTF-8 survive; others are percent-encoded. */
+	for (size_t i = 0; l != NULL && i < l->n; i++) {
+		const struct dbk_lasting *e = &l->v[i];
+		char *k = state_key(e->key), *o = e->object ? state_key(e->object) : NULL;
+		char *t = e->title ? state_key(e->title) : NULL;
+
+		json_array_append_new(arr, json_pack(
+		    "{s:s, s:s, s:s?, s:s?, s:s?, s:s?, s:i, s:b, s:I, s:I, s:I, s:I, s:I}",
+		    "key", k, "rule", e->rule, "policy", e->policy,
+		    "category", e->category, "object", o, "title", t,
+		    "severity", e->severity, "open", e->open,
+		    "since", (json_int_t)e->since, "first_seen", (json_int_t)e->first_seen,
+		    "last_seen", (json_int_t)e->last_seen,
+		    "reported", (json_int_t)e->reported, "count", (json_int_t)e->count));
+		free(t);
+		free(o);
+		free(k);
+	}
+	json_object_set_new(st->root, "findings", arr);
+}

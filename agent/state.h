@@ -55,4 +55,55 @@ bool dbk_state_prev_metric(const struct dbk_state *st, const char *name,
 void dbk_state_set_metrics(struct dbk_state *st,
                            const struct dbk_metric_list *m, int64_t at);
 
+/* ---- Index usage history (kept by the statistics collection) ----
+ * Scan counters reset with a server restart or a statistics reset, so
+ * "unused" is judged from what the agent saw over time, not from one
+ * counter: when it first saw the index, and when its counter last rose. */
+struct dbk_index_usage {
+	int64_t first_seen;  /* unix seconds */
+	int64_t last_used;   /* last observation the counter rose; 0: never seen used */
+	int64_t scans;       /* counter at the last observation */
+	int64_t resets;      /* counter went down this many times */
+};
+/* Usage of schema.table.name (same id when id != 0); false when unknown. */
+bool dbk_state_index_usage(const struct dbk_state *st, const char *schema,
+                           const char *table, const char *name, uint64_t id,
+                           struct dbk_index_usage *out);
+/* Folds one observation in: new indexes start now (already used when
+ * their counter is above zero), a higher counter marks a use, a lower one
+ * a reset (a use too when above zero). Indexes with an unknown counter
+ * and vanished indexes are forgotten. NULL list: nothing changes. */
+void dbk_state_observe_indexes(struct dbk_state *st,
+                               const struct dbk_index_list *il, int64_t now);
+
+/* ---- Lasting findings ----
+ * One entry per condition (rule or planner finding, and object) that is
+ * holding now: pending until it has held its rule's `for`, then open. The
+ * state only stores the entries; agent/rules.c decides what they mean. */
+struct dbk_lasting {
+	char *key;        /* "<policy>|<rule>|<object>", unique */
+	char *rule;       /* rule name or planner finding kind */
+	char *policy;     /* policy name, NULL: none */
+	char *category;
+	char *object;     /* NULL: the server or database */
+	char *title;      /* as last reported */
+	int severity;     /* enum dbk_severity, as last reported */
+	bool open;        /* reported; false: pending its `for` */
+	int64_t since;    /* unix seconds the condition was first seen holding */
+	int64_t first_seen, last_seen, reported; /* of the open finding */
+	int64_t count;    /* observations while open */
+};
+struct dbk_lasting_list {
+	size_t n;
+	struct dbk_lasting *v;
+};
+/* Copies the entries out of the state (out is overwritten; free with
+ * dbk_lasting_list_clear). Malformed entries are skipped. */
+void dbk_state_get_lasting(const struct dbk_state *st,
+                           struct dbk_lasting_list *out);
+/* Replaces the stored entries with l (copied). */
+void dbk_state_set_lasting(struct dbk_state *st,
+                           const struct dbk_lasting_list *l);
+void dbk_lasting_list_clear(struct dbk_lasting_list *l); /* NULL-safe */
+
 #endif

@@ -47,6 +47,7 @@ echo "a log table with 180 days of rows, a bloated index, an invalid index, a du
 # so its age counts from when dbkeeper first saw it, and a table must have
 # seen no writes between two observations before it may be dropped.
 mkdir -p "$work/policies"
+cp "$src/policies/rules-postgres.conf" "$src/policies/rules-mysql.conf" "$work/policies/"
 cat >"$work/policies/demo.conf" <<'CONF'
 budget = { max_run_time = "10m"; lock_timeout = "2s"; statement_timeout = "5m"; };
 scratch_tables = {
@@ -64,9 +65,9 @@ cat >"$work/dbkeeper.conf" <<CONF
 state_dir = "$work/state";
 policy_dir = "$work/policies";
 targets = (
-  { name = "shop-pg"; driver = "postgres"; policies = [ "demo" ];
+  { name = "shop-pg"; driver = "postgres"; policies = [ "demo", "rules-postgres" ];
     connection = { conninfo = "host=$DBK_PG_HOST port=$DBK_PG_PORT user=$DBK_PG_USER dbname=shop"; }; },
-  { name = "shop-my"; driver = "mysql"; policies = [ "demo" ];
+  { name = "shop-my"; driver = "mysql"; policies = [ "demo", "rules-mysql" ];
     connection = { host = "$DBK_MY_HOST"; port = $DBK_MY_PORT; user = "$DBK_MY_USER"; database = "shop"; }; }
 );
 CONF
@@ -83,6 +84,8 @@ say "dbkeeper plan   (second look: scratch tables are now old enough and idle)"
 "$bin" -c "$work/dbkeeper.conf" plan
 say "dbkeeper once"
 "$bin" -c "$work/dbkeeper.conf" once || status=$?
+say "dbkeeper tune shop-pg   (the engineer's tuning report: findings, evidence, remedies)"
+"$bin" -c "$work/dbkeeper.conf" tune shop-pg || status=$?
 say "dbkeeper queue list   (the report queue)"
 "$bin" -c "$work/dbkeeper.conf" queue list
 say "tables left in PostgreSQL (decoys and the real tables survive)"

@@ -9,7 +9,7 @@ PKGS=(
 	build-essential cmake pkg-config clang
 	libconfig-dev libjansson-dev libcmocka-dev libpq-dev libmariadb-dev libsystemd-dev
 	# test servers driven by tests/servers.sh
-	postgresql-15 postgresql-contrib mariadb-server mariadb-client
+	postgresql-15 postgresql-contrib postgresql-15-hypopg mariadb-server mariadb-client
 	# test tooling: valgrind, pgrep/ps, ss, systemd-analyze, runuser/setsid/flock
 	valgrind procps iproute2 systemd util-linux chromium man-db groff-base dpkg-dev adduser
 	python3 openssl jq

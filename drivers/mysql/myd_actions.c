@@ -792,7 +792,7 @@ static int act_purge_lag(struct act_purge *p, struct dbk_err *err)
 static int act_purge_setup(struct act_purge *p, struct dbk_err *err)
 {
 	struct myd_buf sql = MYD_BUF_INIT;
-	char *fmt = NULL;
+	char *fmt = NULL, *keep = NULL;
 	bool replica = false;
 	int64_t lag = -1;
 	int rc = -1;
@@ -819,12 +819,24 @@ static int act_purge_setup(struct act_purge *p, struct dbk_err *err)
 	}
 	/* The row holding the highest AUTO_INCREMENT value survives, so ids are
 	 * never handed out twice after a restart (pre-8.0 MySQL re-derives the
-	 * counter from MAX(id)). Taken once: rows inserted later are newer. */
+	 * counter from MAX(id)). Taken once: rows inserted later are newer.
+	 * Read by a plain SELECT, a consistent read: the same subquery inside
+	 * SET is a locking read that waits behind the application's row locks
+	 * (and makes its writers queue behind the agent). */
 	if (p->shape.guard != NULL) {
-		myd_buf_add(&sql, "SET @dbk_keep = (SELECT MAX(");
+		myd_buf_add(&sql, "SELECT MAX(");
 		if (myd_buf_ident(&sql, p->shape.guard, err) == -1)
 			goto out;
-		myd_buf_add(&sql, ") FROM %s)", p->table.p);
+		myd_buf_add(&sql, ") FROM %s", p->table.p);
+		if (myd_query_value(p->conn, sql.p, "purge high-water mark", &keep, err) == -1)
+			goto out;
+		if (keep != NULL && !myd_is_int_literal(keep)) {
+			myd_err_set(err, DBK_E_INTERNAL, "%s: purge: high-water mark '%s' is not "
+			            "an integer", p->conn->target, keep);
+			goto out;
+		}
+		myd_buf_free(&sql);
+		myd_buf_add(&sql, "SET @dbk_keep = %s", keep != NULL ? keep : "NULL");
 		if (myd_exec(p->conn, sql.p, "purge high-water mark", err) == -1)
 			goto out;
 	}
@@ -835,6 +847,7 @@ static int act_purge_setup(struct act_purge *p, struct dbk_err *err)
 		goto out;
 	rc = 0;
 out:
+	free(keep);
 	free(fmt);
 	myd_buf_free(&sql);
 	return rc;

@@ -1,6 +1,9 @@
 /* drivers/mysql/myd_metrics.c: reads SHOW GLOBAL STATUS / VARIABLES, the
- * replication lag and performance_schema's statement digests into a metric
- * list. Which numbers matter and what they mean is decided in the agent. */
+ * replication lag, open transactions and lock waits, performance_schema's
+ * statement digests and per-table full-scan reads (with the digests that
+ * name each table), and the indexes foreign keys need, into a metric list.
+ * Which numbers matter and what they mean is decided in the agent. Label
+ * values are percent-encoded where they hold ',', '=', '%' or a newline. */
 #include "myd_metrics.h"
 
 #include <stdlib.h>
@@ -33,6 +36,8 @@ static const struct met_def met_status[] = {
 	{ "Threads_connected", "threads_connected", DBK_M_GAUGE, "" },
 	{ "Threads_running", "threads_running", DBK_M_GAUGE, "" },
 	{ "Max_used_connections", "max_used_connections", DBK_M_GAUGE, "" },
+	{ "Opened_tables", "opened_tables", DBK_M_COUNTER, "" },
+	{ "Open_tables", "open_tables", DBK_M_GAUGE, "" },
 	{ "Uptime", "uptime", DBK_M_GAUGE, "s" },
 };
 
@@ -194,6 +199,217 @@ out:
 	return rc;
 }
 
+/* A label value, percent-encoded so ',' and '=' cannot split labels. */
+static void met_esc(struct myd_buf *b, const char *s)
+{
+	for (; s != NULL && *s; s++) {
+		if (*s == '%' || *s == ',' || *s == '=' || *s == '\n')
+			myd_buf_add(b, "%%%02X", (unsigned char)*s);
+		else
+			myd_buf_addn(b, s, 1);
+	}
+}
+
+static void met_table_labels(struct myd_buf *b, const char *schema,
+                             const char *table)
+{
+	myd_buf_free(b);
+	myd_buf_add(b, "schema=");
+	met_esc(b, schema);
+	myd_buf_add(b, ",table=");
+	met_esc(b, table);
+}
+
+/* Open transactions: the longest idle one (its session sleeping), the
+ * oldest, and the ones waiting for a row lock. Needs PROCESS. */
+static int met_trx(struct dbk_conn *conn, int64_t left, struct met_acc *m,
+                   struct dbk_err *err)
+{
+	struct myd_buf sql = MYD_BUF_INIT;
+	struct dbk_err e;
+	MYSQL_RES *res = NULL;
+	MYSQL_ROW row = NULL;
+	int rc = 0;
+
+	myd_buf_select(conn, &sql, left);
+	myd_buf_add(&sql, "COALESCE(MAX(IF(p.COMMAND = 'Sleep', p.TIME, NULL)), 0),"
+	    " COALESCE(MAX(TIMESTAMPDIFF(SECOND, t.trx_started, NOW())), 0),"
+	    " COALESCE(SUM(t.trx_state = 'LOCK WAIT'), 0),"
+	    " COALESCE(MAX(IF(t.trx_state = 'LOCK WAIT',"
+	    "  TIMESTAMPDIFF(SECOND, t.trx_wait_started, NOW()), NULL)), 0)"
+	    " FROM information_schema.INNODB_TRX t"
+	    " LEFT JOIN information_schema.PROCESSLIST p ON p.ID = t.trx_mysql_thread_id"
+	    " WHERE t.trx_mysql_thread_id <> CONNECTION_ID()");
+	if ((res = myd_query(conn, sql.p, "open transactions", &e)) == NULL) {
+		rc = met_soft(conn, &e, err);
+		goto out;
+	}
+	if ((row = mysql_fetch_row(res)) != NULL) {
+		met_add(m, "oldest_idle_in_xact", NULL, "s", (double)myd_cell_i64(row[0], 0),
+		        DBK_M_GAUGE);
+		met_add(m, "oldest_xact_age", NULL, "s", (double)myd_cell_i64(row[1], 0),
+		        DBK_M_GAUGE);
+		met_add(m, "lock_waiting_sessions", NULL, "", (double)myd_cell_i64(row[2], 0),
+		        DBK_M_GAUGE);
+		met_add(m, "lock_wait_longest", NULL, "s", (double)myd_cell_i64(row[3], 0),
+		        DBK_M_GAUGE);
+	}
+out:
+	if (res != NULL)
+		mysql_free_result(res);
+	myd_buf_free(&sql);
+	return rc;
+}
+
+/* The digests (up to three, most time first) that read without an index
+ * and name the table. */
+static int met_table_digests(struct dbk_conn *conn, int64_t left,
+                             const char *schema, const char *table,
+                             struct met_acc *m, struct dbk_err *err)
+{
+	struct myd_buf sql = MYD_BUF_INIT, pat = MYD_BUF_INIT, lab = MYD_BUF_INIT;
+	struct dbk_err e;
+	MYSQL_RES *res = NULL;
+	MYSQL_ROW row = NULL;
+	int rc = 0;
+
+	/* DIGEST_TEXT quotes names with backticks; LIKE needs %, _ and \
+	 * escaped. */
+	myd_buf_add(&pat, "%%`");
+	for (const char *p = table; *p; p++) {
+		if (*p == '%' || *p == '_' || *p == '\\')
+			myd_buf_add(&pat, "\\");
+		myd_buf_addn(&pat, p, 1);
+	}
+	myd_buf_add(&pat, "`%%");
+	myd_buf_select(conn, &sql, left);
+	myd_buf_add(&sql, "DIGEST, TRIM(LEFT(DIGEST_TEXT, 200)), COUNT_STAR,"
+	    " ROUND(SUM_TIMER_WAIT / 1000000000)"
+	    " FROM performance_schema.events_statements_summary_by_digest"
+	    " WHERE SUM_NO_INDEX_USED > 0 AND (DIGEST_TEXT LIKE 'SELECT%%'"
+	    "  OR DIGEST_TEXT LIKE 'WITH%%' OR DIGEST_TEXT LIKE 'UPDATE%%'"
+	    "  OR DIGEST_TEXT LIKE 'DELETE%%') AND SCHEMA_NAME = ");
+	myd_buf_literal(conn, &sql, schema);
+	myd_buf_add(&sql, " AND DIGEST_TEXT LIKE ");
+	myd_buf_literal(conn, &sql, pat.p);
+	myd_buf_add(&sql, " ORDER BY SUM_TIMER_WAIT DESC LIMIT 3");
+	if ((res = myd_query(conn, sql.p, "table digests", &e)) == NULL) {
+		rc = met_soft(conn, &e, err);
+		goto out;
+	}
+	while ((row = mysql_fetch_row(res)) != NULL) {
+		if (row[0] == NULL)
+			continue;
+		met_table_labels(&lab, schema, table);
+		myd_buf_add(&lab, ",digest=");
+		met_esc(&lab, row[0]);
+		myd_buf_add(&lab, ",query=");
+		met_esc(&lab, row[1] ? row[1] : "");
+		met_add(m, "table_statement_time", lab.p, "ms",
+		        (double)myd_cell_i64(row[3], 0), DBK_M_COUNTER);
+		met_add(m, "table_statement_calls", lab.p, "",
+		        (double)myd_cell_i64(row[2], 0), DBK_M_COUNTER);
+	}
+out:
+	if (res != NULL)
+		mysql_free_result(res);
+	myd_buf_free(&lab);
+	myd_buf_free(&pat);
+	myd_buf_free(&sql);
+	return rc;
+}
+
+/* The ten tables of the database with the most rows read by full scans
+ * (no index), with the rows read through indexes and the size. */
+static int met_table_scans(struct dbk_conn *conn, int64_t left, struct met_acc *m,
+                           struct dbk_err *err)
+{
+	struct myd_buf sql = MYD_BUF_INIT, lab = MYD_BUF_INIT;
+	struct dbk_err e;
+	MYSQL_RES *res = NULL;
+	MYSQL_ROW row = NULL;
+	int rc = 0, n = 0;
+
+	myd_buf_select(conn, &sql, left);
+	myd_buf_add(&sql, "u.OBJECT_SCHEMA, u.OBJECT_NAME,"
+	    " SUM(IF(u.INDEX_NAME IS NULL, u.COUNT_READ, 0)),"
+	    " SUM(IF(u.INDEX_NAME IS NULL, 0, u.COUNT_READ)),"
+	    " MAX(t.DATA_LENGTH + t.INDEX_LENGTH)"
+	    " FROM performance_schema.table_io_waits_summary_by_index_usage u"
+	    " JOIN information_schema.TABLES t ON t.TABLE_SCHEMA = u.OBJECT_SCHEMA"
+	    "  AND t.TABLE_NAME = u.OBJECT_NAME"
+	    " WHERE u.OBJECT_SCHEMA = ");
+	myd_buf_literal(conn, &sql, conn->prm.database);
+	myd_buf_add(&sql, " GROUP BY u.OBJECT_SCHEMA, u.OBJECT_NAME"
+	    " HAVING SUM(IF(u.INDEX_NAME IS NULL, u.COUNT_READ, 0)) > 0"
+	    " ORDER BY 3 DESC LIMIT 10");
+	if ((res = myd_query(conn, sql.p, "table scans", &e)) == NULL) {
+		rc = met_soft(conn, &e, err);
+		goto out;
+	}
+	while ((row = mysql_fetch_row(res)) != NULL) {
+		if (row[0] == NULL || row[1] == NULL)
+			continue;
+		met_table_labels(&lab, row[0], row[1]);
+		met_add(m, "table_full_scan_rows", lab.p, "", (double)myd_cell_i64(row[2], 0),
+		        DBK_M_COUNTER);
+		met_add(m, "table_index_rows", lab.p, "", (double)myd_cell_i64(row[3], 0),
+		        DBK_M_COUNTER);
+		met_add(m, "table_size", lab.p, "bytes", (double)myd_cell_i64(row[4], 0),
+		        DBK_M_GAUGE);
+		if (n++ < 5 && (rc = met_table_digests(conn, left, row[0], row[1], m,
+		                                       err)) == -1)
+			break;
+	}
+out:
+	if (res != NULL)
+		mysql_free_result(res);
+	myd_buf_free(&lab);
+	myd_buf_free(&sql);
+	return rc;
+}
+
+/* Indexes whose first column is a foreign key's first column: InnoDB
+ * needs one for the key, so none of them is ever "unused". */
+static int met_protected(struct dbk_conn *conn, int64_t left, struct met_acc *m,
+                         struct dbk_err *err)
+{
+	struct myd_buf sql = MYD_BUF_INIT, lab = MYD_BUF_INIT;
+	struct dbk_err e;
+	MYSQL_RES *res = NULL;
+	MYSQL_ROW row = NULL;
+	int rc = 0;
+
+	myd_buf_select(conn, &sql, left);
+	myd_buf_add(&sql, "DISTINCT s.TABLE_SCHEMA, s.TABLE_NAME, s.INDEX_NAME"
+	    " FROM information_schema.STATISTICS s"
+	    " JOIN information_schema.KEY_COLUMN_USAGE k ON k.TABLE_SCHEMA = s.TABLE_SCHEMA"
+	    "  AND k.TABLE_NAME = s.TABLE_NAME AND k.COLUMN_NAME = s.COLUMN_NAME"
+	    " WHERE s.SEQ_IN_INDEX = 1 AND k.ORDINAL_POSITION = 1"
+	    "  AND k.REFERENCED_TABLE_NAME IS NOT NULL AND s.TABLE_SCHEMA = ");
+	myd_buf_literal(conn, &sql, conn->prm.database);
+	if ((res = myd_query(conn, sql.p, "foreign key indexes", &e)) == NULL) {
+		rc = met_soft(conn, &e, err);
+		goto out;
+	}
+	while ((row = mysql_fetch_row(res)) != NULL) {
+		if (row[0] == NULL || row[1] == NULL || row[2] == NULL)
+			continue;
+		met_table_labels(&lab, row[0], row[1]);
+		myd_buf_add(&lab, ",index=");
+		met_esc(&lab, row[2]);
+		myd_buf_add(&lab, ",reason=foreign key");
+		met_add(m, "index_protected", lab.p, "", 1, DBK_M_GAUGE);
+	}
+	met_add(m, "index_protection_checked", NULL, "", 1, DBK_M_GAUGE);
+out:
+	if (res != NULL)
+		mysql_free_result(res);
+	myd_buf_free(&lab);
+	myd_buf_free(&sql);
+	return rc;
+}
+
 int myd_collect_metrics(struct dbk_conn *conn, int64_t timeout_ms,
                         struct dbk_metric_list **out, struct dbk_err *err)
 {
@@ -217,6 +433,13 @@ int myd_collect_metrics(struct dbk_conn *conn, int64_t timeout_ms,
 	if (met_replica(conn, &m, err) == -1)
 		goto out;
 	if (met_left(deadline, &left) && met_digests(conn, left, &m, err) == -1)
+		goto out;
+	if (met_left(deadline, &left) && met_trx(conn, left, &m, err) == -1)
+		goto out;
+	if (conn->pfs && met_left(deadline, &left) &&
+	    met_table_scans(conn, left, &m, err) == -1)
+		goto out;
+	if (met_left(deadline, &left) && met_protected(conn, left, &m, err) == -1)
 		goto out;
 	list = myd_xcalloc(1, sizeof *list);
 	list->n = m.n;

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <unistd.h>
 
 const struct dbk_opt_def pgd_options[] = {
@@ -78,6 +79,24 @@ static PGconn *pgd_connect(const struct dbk_open_args *args, const char *conninf
 	return PQconnectdbParams(keys, vals, 1);
 }
 
+/* A killed agent must not leave its statement running on the server for
+ * up to statement_timeout, still holding the agent lock and its table
+ * locks: from PostgreSQL 14 the server checks every second whether the
+ * client is gone and then cancels. An interrupted REINDEX CONCURRENTLY
+ * leaves an invalid copy that the next cycle drops. Best effort: servers
+ * on platforms without the check refuse the setting. */
+static void pgd_check_client_gone(struct dbk_conn *c)
+{
+	struct dbk_err e;
+
+	memset(&e, 0, sizeof e);
+	if (c->version_num >= 140000 &&
+	    pgd_exec(c, "SELECT pg_catalog.set_config("
+	    "'client_connection_check_interval', '1000', false)", 0, NULL, NULL,
+	    "session setup", &e) == -1)
+		pgd_log(c, LOG_DEBUG, "%s", e.msg);
+}
+
 /* Session guards and the version check, in one round trip. An idle
  * timeout of 0 leaves the server's own setting alone. */
 static int pgd_session_setup(struct dbk_conn *c, const struct dbk_open_args *args,
@@ -92,6 +111,7 @@ static int pgd_session_setup(struct dbk_conn *c, const struct dbk_open_args *arg
 		return pgd_err_set(err, DBK_E_UNSUPPORTED,
 		    "%s: PostgreSQL %d.%d is not supported (13 or later is needed)",
 		    c->target, c->version_num / 10000, c->version_num / 100 % 100);
+	pgd_check_client_gone(c);
 	if (args->idle_tx_timeout_ms <= 0)
 		return pgd_exec(c, "SELECT pg_catalog.set_config('application_name', $1, false)",
 		    1, params, NULL, "session setup", err);

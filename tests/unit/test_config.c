@@ -867,9 +867,19 @@ static void test_sample_config(void **state)
 	struct dbk_config *cfg = NULL;
 	const struct dbk_target *t = NULL;
 
-	/* the sample's policy_dir defaults to policies/ beside it */
+	/* the sample's policy_dir defaults to policies/ beside it; it names
+	 * the shipped housekeeping policy and rule packs */
 	assert_int_equal(symlink(src, path), 0);
 	assert_int_equal(symlink(pol_src, pol), 0);
+	for (int i = 0; i < 2; i++) {
+		static const char *const packs[] = { "rules-postgres", "rules-mysql" };
+		char *ps = dbk_xasprintf("%s/policies/%s.conf", DBK_SOURCE_DIR, packs[i]);
+		char *pd = dbk_xasprintf("%s/policies/%s.conf", d, packs[i]);
+
+		assert_int_equal(symlink(ps, pd), 0);
+		free(ps);
+		free(pd);
+	}
 	if ((cfg = dbk_config_load(path, &err)) == NULL)
 		fail_msg("sample config refused: %s", err.msg);
 	assert_int_equal(cfg->n_targets, 2);
@@ -882,7 +892,8 @@ static void test_sample_config(void **state)
 	assert_string_equal(t->driver, "mysql");
 	assert_int_equal(t->n_options, 4);
 	assert_string_equal(t->policies[0]->name, "housekeeping");
-	assert_int_equal(cfg->n_policies, 1);
+	assert_string_equal(t->policies[1]->name, "rules-mysql");
+	assert_int_equal(cfg->n_policies, 3);
 	dbk_config_free(cfg);
 	free(pol_src);
 	free(pol);

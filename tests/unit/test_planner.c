@@ -925,10 +925,9 @@ static void test_indexes(void **unused)
 	assert_string_equal(fd->object, "public.ix_dup");
 	assert_string_equal(fd->recommendation,
 	    "DROP INDEX public.ix_dup; -- duplicate of ix_orig");
-	/* unused: info, never for a primary key */
-	assert_non_null(fd = find_finding(plan, "unused index"));
-	assert_string_equal(fd->object, "public.ix_unused");
-	assert_int_equal(fd->severity, DBK_SEV_INFO);
+	/* unused: never from one scan counter (the unused_index rule judges
+	 * it from usage history, see test_rules.c), never a primary key */
+	assert_null(find_finding(plan, "unused index"));
 	for (unsigned i = 0; i < plan->n_findings; i++)
 		assert_true(plan->findings[i].object == NULL ||
 		    (strcmp(plan->findings[i].object, "public.ix_unused_pk") != 0 &&
@@ -941,6 +940,42 @@ static void test_indexes(void **unused)
 	assert_int_equal(count_kind(plan, DBK_A_DROP_INDEX), 0);
 	assert_non_null(fd = find_finding(plan, "invalid index"));
 	assert_int_equal(fd->severity, DBK_SEV_WARNING);
+	fixture_done(&f, plan);
+}
+
+/* A valid index a tool left behind (pg_repack's index_<oid>) is dropped
+ * only when the policy allows tool leftovers; the engine's own _ccnew
+ * leftovers follow drop_invalid alone. */
+static void test_tool_leftover_index(void **unused)
+{
+	struct dbk_policy p;
+	struct dbk_index v[2];
+	struct fixture f;
+	struct dbk_plan *plan = NULL;
+	const struct dbk_finding *fd = NULL;
+
+	(void)unused;
+	policy_init(&p, "ix");
+	p.scratch.enabled = false;
+	p.scratch.tool_leftovers = false;
+	p.indexes = (struct dbk_pol_indexes){ .enabled = true, .drop_invalid = true,
+	    .min_size_bytes = MB, .min_bloat_pct = 30, .max_per_run = 5,
+	    .schedule.interval_s = HOUR };
+	fixture_init(&f, &p, NULL);
+	v[0] = idx("index_16999", 10 * MB, -1, DBK_IF_LEFTOVER | DBK_IF_TOOL_LEFTOVER);
+	v[0].schema = "repack";
+	v[1] = idx("orders_pkey_ccnew", 10 * MB, -1, DBK_IF_LEFTOVER);
+	f.il = (struct dbk_index_list){ DBK_NELEM(v), v };
+	plan = plan_of(&f, true);
+	assert_null(find_action(plan, DBK_A_DROP_INDEX, "repack", "index_16999"));
+	assert_non_null(find_action(plan, DBK_A_DROP_INDEX, "public", "orders_pkey_ccnew"));
+	assert_non_null(fd = find_finding(plan, "leftover index of an interrupted rebuild or tool"));
+	assert_string_equal(fd->object, "repack.index_16999");
+	dbk_plan_free(plan);
+
+	p.scratch.tool_leftovers = true;
+	plan = plan_of(&f, true);
+	assert_non_null(find_action(plan, DBK_A_DROP_INDEX, "repack", "index_16999"));
 	fixture_done(&f, plan);
 }
 
@@ -1228,6 +1263,7 @@ int main(void)
 		cmocka_unit_test(test_deadline),
 		cmocka_unit_test(test_action_budget_fields),
 		cmocka_unit_test(test_indexes),
+		cmocka_unit_test(test_tool_leftover_index),
 		cmocka_unit_test(test_logs),
 		cmocka_unit_test(test_server_logs),
 		cmocka_unit_test(test_stats),

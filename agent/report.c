@@ -343,7 +343,6 @@ void dbk_report_action(struct dbk_report *r, const struct dbk_cycle *c,
 	json_t *rec = NULL;
 	char title[160];
 
-	(void)c;
 	if (r == NULL || (rec = new_record(r, a->policy, DBK_REC_ACTION)) == NULL)
 		return;
 	action_title(a, title, sizeof title);
@@ -354,8 +353,11 @@ void dbk_report_action(struct dbk_report *r, const struct dbk_cycle *c,
 		json_object_set_new(rec, "action_id", json_string(action_id));
 	merge(rec, dbk_report_action_json(a, res));
 	put(r, a->policy, rec);
+	/* When the failure ended the run, "cycle failed" is its error line;
+	 * the action's own line is then a warning. */
 	if (res->outcome == DBK_OUT_FAILED)
-		dbk_log(LOG_ERR, r->target, "%s failed: %s", title, res->error);
+		dbk_log(c->status == DBK_RUN_FAILED ? LOG_WARNING : LOG_ERR, r->target,
+		        "%s failed: %s", title, res->error);
 	else
 		dbk_log(LOG_INFO, r->target, "%s: %s", title,
 		        dbk_outcome_name(res->outcome));

@@ -111,8 +111,12 @@ out:
 static bool observe_failed(struct dbk_cycle *c, const char *what,
                            const struct dbk_err *e)
 {
-	dbk_log(LOG_WARNING, c->target, "%s not assessed: %s", what, e->msg);
-	return e->code == DBK_E_CONNECT || e->code == DBK_E_CANCELLED;
+	bool lost = e->code == DBK_E_CONNECT || e->code == DBK_E_CANCELLED;
+
+	/* A lost connection is the cycle's one error line, logged once. */
+	if (!lost)
+		dbk_log(LOG_WARNING, c->target, "%s not assessed: %s", what, e->msg);
+	return lost;
 }
 
 static int64_t observe_timeout(const struct dbk_target *t)
@@ -482,7 +486,9 @@ static void cycle_on_conn(struct dbk_cycle *c, struct dbk_conn *conn,
 		c->status = DBK_RUN_FAILED;
 	else
 		plan_and_run(c, conn, cfg, o, rep);
-	if (c->drv->unlock(conn, &e) == -1)
+	/* After a lost connection there is nothing to unlock: the server
+	 * released the lock with the session. */
+	if (c->status != DBK_RUN_FAILED && c->drv->unlock(conn, &e) == -1)
 		dbk_log(LOG_WARNING, c->target, "unlock: %s", e.msg);
 }
 

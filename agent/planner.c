@@ -802,6 +802,8 @@ struct index_cand {
 	char *key;
 	bool carried;
 	int64_t weight; /* drop: size; rebuild: estimated wasted bytes */
+	double bloat;   /* rebuild: the bloat judged by, from bloat_src */
+	const char *bloat_src;
 };
 
 static int index_cmp(const void *a, const void *b)
@@ -830,6 +832,8 @@ static void cand_push(struct planner *pl, struct index_cand **v, size_t *n,
 	c->key = key_of(prefix, ix->schema, ix->name);
 	c->carried = st_carried(pl, c->key);
 	c->weight = weight;
+	c->bloat = ix->bloat_pct;
+	c->bloat_src = NULL;
 }
 
 static void cands_free(struct index_cand *v, size_t n)
@@ -928,8 +932,7 @@ static char *rebuild_reason(const struct dbk_policy *p, const struct index_cand 
 	char sz[32], w[32];
 
 	return dbk_xasprintf("bloat %.0f%% (%s) >= %.0f%%, %s, about %s to reclaim, "
-	    "in policy \"%s\"", c->ix->bloat_pct,
-	    (c->ix->flags & DBK_IF_BLOAT_CONFIRMED) ? "measured" : "estimated",
+	    "in policy \"%s\"", c->bloat, c->bloat_src ? c->bloat_src : "estimated",
 	    p->indexes.min_bloat_pct,
 	    dbk_fmt_bytes(c->ix->size_bytes, sz, sizeof sz),
 	    dbk_fmt_bytes(c->weight, w, sizeof w), p->name);
@@ -966,9 +969,9 @@ static void index_rebuilds(struct planner *pl, const struct dbk_policy *p,
 /* The bytes a rebuild should reclaim. An estimate may be absurd (over
  * 100%, infinite), and converting an out-of-range double to an integer is
  * undefined behaviour, so the product is clamped first. */
-static int64_t wasted_bytes(const struct dbk_index *ix)
+static int64_t wasted_bytes(const struct dbk_index *ix, double bloat)
 {
-	double w = (double)nonneg(ix->size_bytes) * ix->bloat_pct / 100.0;
+	double w = (double)nonneg(ix->size_bytes) * bloat / 100.0;
 
 	if (!(w > 0))
 		return 0;
@@ -976,11 +979,66 @@ static int64_t wasted_bytes(const struct dbk_index *ix)
 }
 
 static bool index_bloated(const struct dbk_pol_indexes *pi,
-                          const struct dbk_index *ix)
+                          const struct dbk_index *ix, double bloat)
 {
 	/* bloat < 0 is unknown; 0 is nothing to gain whatever the threshold. */
-	return ix->bloat_pct > 0 && ix->bloat_pct >= pi->min_bloat_pct &&
+	return bloat > 0 && bloat >= pi->min_bloat_pct &&
 	       ix->size_bytes >= pi->min_size_bytes;
+}
+
+/* Estimated rows of the index's table in the observation; -1: unknown. */
+static int64_t index_table_rows(const struct planner *pl, const struct dbk_index *ix)
+{
+	const struct dbk_table_list *tl = pl->obs->tables;
+
+	for (size_t i = 0; tl != NULL && ix->table != NULL && i < tl->n; i++) {
+		const struct dbk_table *t = &tl->v[i];
+
+		if (t->name != NULL && strcmp(t->name, ix->table) == 0 &&
+		    cmp_str(t->schema, ix->schema) == 0 &&
+		    (ix->table_id == 0 || t->id == 0 || t->id == ix->table_id))
+			return t->est_rows;
+	}
+	return -1;
+}
+
+/* Bloat judged against the size per row the index had right after its
+ * last rebuild (state); false when there is no such baseline. */
+static bool baseline_bloat(const struct planner *pl, const struct dbk_index *ix,
+                           double *out)
+{
+	double bpr = 0, b = 0;
+	int64_t at = 0, rows = 0;
+
+	if (pl->st == NULL || ix->size_bytes <= 0 ||
+	    !dbk_state_index_baseline(pl->st, ix->schema, ix->name, ix->id, &bpr, &at) ||
+	    (rows = index_table_rows(pl, ix)) <= 0)
+		return false;
+	b = 100.0 * (1.0 - bpr * (double)rows / (double)ix->size_bytes);
+	*out = b < 0 ? 0 : b > 100 ? 100 : b;
+	return true;
+}
+
+/* The bloat a rebuild is judged by, and where it comes from. A measured
+ * value stands; the statistics estimate misleads on deduplicated B-trees
+ * and TOAST, so the lower of it and the baseline is taken: an index as
+ * compact as after its last build is not rebuilt again and again. The
+ * baseline never makes an unknown bloat known. */
+static double index_bloat(const struct planner *pl, const struct dbk_index *ix,
+                          const char **src)
+{
+	double b = 0;
+
+	if (ix->flags & DBK_IF_BLOAT_CONFIRMED) {
+		*src = "measured";
+		return ix->bloat_pct;
+	}
+	*src = "estimated";
+	if (ix->bloat_pct >= 0 && baseline_bloat(pl, ix, &b) && b < ix->bloat_pct) {
+		*src = "baseline from the last rebuild";
+		return b;
+	}
+	return ix->bloat_pct;
 }
 
 static void plan_indexes(struct planner *pl, const struct dbk_policy *p)
@@ -992,6 +1050,8 @@ static void plan_indexes(struct planner *pl, const struct dbk_policy *p)
 
 	for (size_t i = 0; i < il->n; i++) {
 		const struct dbk_index *ix = &il->v[i];
+		const char *src = NULL;
+		double bloat = 0;
 
 		/* System schemas are ignored entirely; an index whose table is
 		 * dropped in this plan goes with it. */
@@ -1009,10 +1069,14 @@ static void plan_indexes(struct planner *pl, const struct dbk_policy *p)
 		 * (agent/facts.c) judges it from the usage history the agent
 		 * keeps, and never for an index a constraint, a foreign key or
 		 * a replica identity needs. */
-		if (index_bloated(pi, ix) &&
-		    !claims_has(&pl->claims, DBK_A_REBUILD_INDEX, ix->schema, ix->name))
+		bloat = index_bloat(pl, ix, &src);
+		if (index_bloated(pi, ix, bloat) &&
+		    !claims_has(&pl->claims, DBK_A_REBUILD_INDEX, ix->schema, ix->name)) {
 			cand_push(pl, &rebuilds, &n_rebuilds, ix, "rebuild_index:",
-			    wasted_bytes(ix));
+			    wasted_bytes(ix, bloat));
+			rebuilds[n_rebuilds - 1].bloat = bloat;
+			rebuilds[n_rebuilds - 1].bloat_src = src;
+		}
 	}
 	/* Drops first: they are quick and invalid indexes slow every write. */
 	sort_n(drops, n_drops, sizeof *drops, index_cmp);

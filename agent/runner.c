@@ -340,6 +340,44 @@ static void execute(struct dbk_cycle *c, struct dbk_conn *conn,
 	}
 }
 
+/* The table's estimated rows in this cycle's observation; -1: unknown. */
+static int64_t table_rows(const struct dbk_cycle *c, const struct dbk_object *t)
+{
+	for (size_t i = 0; c->tables != NULL && i < c->tables->n; i++) {
+		const struct dbk_table *x = &c->tables->v[i];
+
+		if (x->name != NULL && strcmp(x->name, t->name) == 0 &&
+		    strcmp(x->schema ? x->schema : "", t->schema ? t->schema : "") == 0 &&
+		    (t->id == 0 || x->id == 0 || x->id == t->id))
+			return x->est_rows;
+	}
+	return -1;
+}
+
+/* After a clean rebuild, the index's size per table row is what "not
+ * bloated" looks like for it; the planner weighs the statistics estimate
+ * against it. Stored with id 0: a concurrent rebuild gives the index a new
+ * id, bound at the next observation. */
+static void remember_baselines(struct dbk_cycle *c, struct dbk_state *st)
+{
+	struct dbk_plan *p = c->plan;
+
+	dbk_state_bind_index_baselines(st, c->indexes);
+	for (unsigned i = 0; i < p->n_actions; i++) {
+		const struct dbk_plan_action *a = &p->actions[i];
+		const struct dbk_action_result *r = &c->results[i];
+		int64_t rows = 0;
+
+		if (a->act.kind != DBK_A_REBUILD_INDEX || r->outcome != DBK_OUT_DONE ||
+		    r->out.bytes_after <= 0 || a->act.n_objects < 2)
+			continue;
+		if ((rows = table_rows(c, &a->objs[1])) <= 0)
+			continue;
+		dbk_state_set_index_baseline(st, a->objs[0].schema, a->objs[0].name, 0,
+		    (double)r->out.bytes_after / (double)rows, p->now);
+	}
+}
+
 static void remember(struct dbk_cycle *c, struct dbk_state *st)
 {
 	struct dbk_plan *p = c->plan;
@@ -354,6 +392,7 @@ static void remember(struct dbk_cycle *c, struct dbk_state *st)
 			keys[n++] = p->actions[i].key;
 	dbk_state_set_carried(st, keys, n);
 	free(keys);
+	remember_baselines(c, st);
 	/* A task counts as run when it was due, even if part of it was
 	 * carried: the carried actions go first next time anyway. */
 	for (unsigned pi = 0; pi < p->n_policies; pi++)

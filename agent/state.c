@@ -617,3 +617,91 @@ void dbk_state_set_lasting(struct dbk_state *st,
 	}
 	json_object_set_new(st->root, "findings", arr);
 }
+
+/* ---- Index size baselines ---- */
+
+/* Index names are unique per schema in PostgreSQL; MySQL's are per table,
+ * and its schema is the database, so a clash only costs a baseline. */
+static char *baseline_key(const char *schema, const char *name)
+{
+	return index_key(schema, "", name);
+}
+
+static json_t *baseline_entry(const struct dbk_state *st, const char *schema,
+                              const char *name)
+{
+	json_t *all = json_object_get(st->root, "index_baselines");
+	char *key = baseline_key(schema, name);
+	json_t *e = json_object_get(all, key);
+
+	free(key);
+	if (!json_is_object(e) || !json_is_number(json_object_get(e, "bytes_per_row")) ||
+	    !json_is_integer(json_object_get(e, "id")) ||
+	    !json_is_integer(json_object_get(e, "at")))
+		return NULL;
+	return e;
+}
+
+void dbk_state_set_index_baseline(struct dbk_state *st, const char *schema,
+                                  const char *name, uint64_t id,
+                                  double bytes_per_row, int64_t at)
+{
+	json_t *all = json_object_get(st->root, "index_baselines");
+	char *key = NULL;
+
+	if (name == NULL || !isfinite(bytes_per_row) || bytes_per_row <= 0)
+		return;
+	if (!json_is_object(all)) {
+		all = json_object();
+		json_object_set_new(st->root, "index_baselines", all);
+	}
+	key = baseline_key(schema, name);
+	json_object_set_new(all, key, json_pack("{s:I, s:f, s:I}", "id", (json_int_t)id,
+	    "bytes_per_row", bytes_per_row, "at", (json_int_t)at));
+	free(key);
+}
+
+bool dbk_state_index_baseline(const struct dbk_state *st, const char *schema,
+                              const char *name, uint64_t id,
+                              double *bytes_per_row, int64_t *at)
+{
+	json_t *e = baseline_entry(st, schema, name);
+	uint64_t stored = 0;
+	double bpr = 0;
+
+	if (e == NULL)
+		return false;
+	stored = (uint64_t)jint(e, "id");
+	bpr = json_number_value(json_object_get(e, "bytes_per_row"));
+	if ((id != 0 && stored != 0 && stored != id) || !(bpr > 0))
+		return false;
+	*bytes_per_row = bpr;
+	*at = jint(e, "at");
+	return true;
+}
+
+void dbk_state_bind_index_baselines(struct dbk_state *st,
+                                    const struct dbk_index_list *il)
+{
+	json_t *fresh = NULL;
+
+	if (il == NULL || !json_is_object(json_object_get(st->root, "index_baselines")))
+		return;
+	fresh = json_object();
+	for (size_t i = 0; i < il->n; i++) {
+		const struct dbk_index *ix = &il->v[i];
+		json_t *e = ix->name ? baseline_entry(st, ix->schema, ix->name) : NULL;
+		uint64_t stored = e ? (uint64_t)jint(e, "id") : 0;
+		char *key = NULL;
+
+		if (e == NULL || (stored != 0 && ix->id != 0 && stored != ix->id))
+			continue;
+		key = baseline_key(ix->schema, ix->name);
+		json_object_set_new(fresh, key, json_pack("{s:I, s:O, s:O}",
+		    "id", (json_int_t)(stored != 0 ? stored : ix->id),
+		    "bytes_per_row", json_object_get(e, "bytes_per_row"),
+		    "at", json_object_get(e, "at")));
+		free(key);
+	}
+	json_object_set_new(st->root, "index_baselines", fresh);
+}

@@ -76,6 +76,26 @@ bool dbk_state_index_usage(const struct dbk_state *st, const char *schema,
 void dbk_state_observe_indexes(struct dbk_state *st,
                                const struct dbk_index_list *il, int64_t now);
 
+/* ---- Index size baselines (kept by the runner after a rebuild) ----
+ * The statistics-based bloat estimate misleads on deduplicated B-trees
+ * and TOAST, so the index's bytes per table row right after its last
+ * clean build is remembered as a second opinion. id 0 means "not known
+ * yet": a concurrent rebuild gives the index a new id, which the next
+ * dbk_state_bind_index_baselines() fills in. */
+void dbk_state_set_index_baseline(struct dbk_state *st, const char *schema,
+                                  const char *name, uint64_t id,
+                                  double bytes_per_row, int64_t at);
+/* The baseline of schema.name; false when none, or when it was taken for
+ * another index of that name (both ids known and different). */
+bool dbk_state_index_baseline(const struct dbk_state *st, const char *schema,
+                              const char *name, uint64_t id,
+                              double *bytes_per_row, int64_t *at);
+/* Folds an observation in: baselines still without an id take the
+ * observed index's; those whose index is gone (or re-created under another
+ * id) are forgotten. NULL list: nothing changes. */
+void dbk_state_bind_index_baselines(struct dbk_state *st,
+                                    const struct dbk_index_list *il);
+
 /* ---- Lasting findings ----
  * One entry per condition (rule or planner finding, and object) that is
  * holding now: pending until it has held its rule's `for`, then open. The

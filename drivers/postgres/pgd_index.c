@@ -1,11 +1,13 @@
 /* drivers/postgres/pgd_index.c: rebuilding a bloated index and dropping an
  * invalid or leftover one. A failed concurrent rebuild leaves an invalid
  * copy that slows every write and is never used, so cleaning it up is part
- * of the rebuild, not a later chore. Which index to touch is the planner's
+ * of the rebuild, not a later chore. A running rebuild reports its phases
+ * from a second short-lived session. Which index to touch is the planner's
  * decision. */
 #include "pgd_index.h"
 
 #include <inttypes.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
@@ -259,13 +261,178 @@ static void pgd_drop_leftovers(struct dbk_conn *c, struct pgd_run *r, uint64_t t
 	PQclear(res);
 }
 
+/* ---- Progress of a running rebuild ----
+ * The REINDEX is sent asynchronously; while it runs, a second short-lived
+ * session reads pg_stat_progress_create_index for its backend, so a long
+ * rebuild says where it is. Progress is best effort: without the second
+ * session the rebuild runs all the same. */
+
+/* How often progress is read while the statement runs. */
+#define PGD_PROGRESS_POLL_MS 200
+/* A progress read must never hold up the rebuild's loop for long. */
+#define PGD_PROGRESS_TIMEOUT "2000"
+
+struct pgd_progress {
+	PGconn *pg;         /* NULL: no progress reporting */
+	char pid[24];       /* the rebuilding backend */
+	char phase[64];     /* the last phase reported */
+	char seen[160];     /* phases seen, for the note */
+};
+
+static const char pgd_progress_sql[] =
+	"SELECT phase, blocks_done, blocks_total, tuples_done, tuples_total"
+	" FROM pg_catalog.pg_stat_progress_create_index WHERE pid = $1::integer";
+
+/* A second session with the very parameters of the first (PQconninfo
+ * gives those in use, password included), so nothing is rebuilt from the
+ * agent's options. NULL when it cannot be had. */
+static PGconn *pgd_progress_connect(struct dbk_conn *c)
+{
+	PQconninfoOption *opts = PQconninfo(c->pg);
+	const char **keys = NULL, **vals = NULL;
+	size_t n = 0, k = 0;
+	PGconn *pg = NULL;
+
+	if (opts == NULL)
+		return NULL;
+	for (PQconninfoOption *o = opts; o->keyword != NULL; o++)
+		n++;
+	keys = pgd_xcalloc(n + 1, sizeof *keys);
+	vals = pgd_xcalloc(n + 1, sizeof *vals);
+	for (PQconninfoOption *o = opts; o->keyword != NULL; o++)
+		if (o->val != NULL && o->val[0] != '\0')
+			keys[k] = o->keyword, vals[k++] = o->val;
+	pg = PQconnectdbParams(keys, vals, 0);
+	free(keys);
+	free(vals);
+	PQconninfoFree(opts);
+	if (pg != NULL && PQstatus(pg) == CONNECTION_OK) {
+		PGresult *res = PQexec(pg, "SELECT pg_catalog.set_config('statement_timeout', '"
+		    PGD_PROGRESS_TIMEOUT "', false)");
+
+		if (PQresultStatus(res) == PGRES_TUPLES_OK) {
+			PQclear(res);
+			return pg;
+		}
+		PQclear(res);
+	}
+	PQfinish(pg);
+	return NULL;
+}
+
+static void pgd_progress_open(struct dbk_conn *c, struct pgd_progress *pr)
+{
+	memset(pr, 0, sizeof *pr);
+	snprintf(pr->pid, sizeof pr->pid, "%d", PQbackendPID(c->pg));
+	if ((pr->pg = pgd_progress_connect(c)) == NULL)
+		pgd_log(c, LOG_DEBUG, "%s: no second session for rebuild progress", c->target);
+}
+
+static void pgd_progress_close(struct pgd_progress *pr)
+{
+	if (pr->pg != NULL)
+		PQfinish(pr->pg);
+	pr->pg = NULL;
+}
+
+static double pgd_pct(int64_t done, int64_t total)
+{
+	return total > 0 ? 100.0 * (double)done / (double)total : 0.0;
+}
+
+/* Reads the progress row; a new phase is logged and remembered. */
+static void pgd_progress_poll(struct dbk_conn *c, struct pgd_progress *pr)
+{
+	const char *params[1] = { pr->pid };
+	PGresult *res = NULL;
+	const char *phase = NULL;
+	size_t used = 0;
+
+	if (pr->pg == NULL)
+		return;
+	res = PQexecParams(pr->pg, pgd_progress_sql, 1, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+		if (PQstatus(pr->pg) == CONNECTION_BAD)
+			pgd_progress_close(pr); /* gone: stop asking */
+		PQclear(res);
+		return;
+	}
+	phase = PQgetvalue(res, 0, 0);
+	if (strcmp(phase, pr->phase) != 0) {
+		snprintf(pr->phase, sizeof pr->phase, "%s", phase);
+		pgd_log(c, LOG_INFO, "%s: rebuild progress: %s (blocks %" PRId64 "/%" PRId64
+		    " %.0f%%, tuples %" PRId64 "/%" PRId64 " %.0f%%)", c->target, phase,
+		    pgd_int(res, 0, 1, 0), pgd_int(res, 0, 2, 0),
+		    pgd_pct(pgd_int(res, 0, 1, 0), pgd_int(res, 0, 2, 0)),
+		    pgd_int(res, 0, 3, 0), pgd_int(res, 0, 4, 0),
+		    pgd_pct(pgd_int(res, 0, 3, 0), pgd_int(res, 0, 4, 0)));
+		used = strlen(pr->seen);
+		snprintf(pr->seen + used, sizeof pr->seen - used, "%s%s",
+		    used ? ", " : "", phase);
+	}
+	PQclear(res);
+}
+
+/* Waits for the statement sent on c, reading progress meanwhile. A
+ * cancel() that came just before the statement reached the server is sent
+ * again, so it is never lost. 0: input ready; -1: the connection broke. */
+static int pgd_progress_wait(struct dbk_conn *c, struct pgd_progress *pr)
+{
+	struct pollfd p = { .fd = PQsocket(c->pg), .events = POLLIN };
+	bool recancelled = false;
+	char errbuf[256];
+
+	for (;;) {
+		if (PQconsumeInput(c->pg) == 0)
+			return -1;
+		if (!PQisBusy(c->pg))
+			return 0;
+		if (pgd_cancelled(c) && !recancelled && c->cancel != NULL) {
+			(void)PQcancel(c->cancel, errbuf, sizeof errbuf);
+			recancelled = true;
+		}
+		if (poll(&p, 1, PGD_PROGRESS_POLL_MS) == 0)
+			pgd_progress_poll(c, pr);
+	}
+}
+
+/* Runs sql like pgd_cmd, reporting progress; the phases seen go to
+ * pr->seen. The server's timeouts bound it as they bound pgd_cmd. */
+static int pgd_rebuild_exec(struct dbk_conn *c, const char *sql,
+                            struct pgd_progress *pr, struct dbk_err *err)
+{
+	PGresult *res = NULL, *first = NULL;
+	int rc = -1;
+
+	if (PQsendQueryParams(c->pg, sql, 0, NULL, NULL, NULL, NULL, 0) == 0)
+		return pgd_err_result(c, NULL, "rebuild index", err);
+	pgd_progress_poll(c, pr);
+	(void)pgd_progress_wait(c, pr);
+	/* Drain every result: the connection must be idle afterwards. On a
+	 * broken connection libpq hands out an error result, then NULL. */
+	while ((res = PQgetResult(c->pg)) != NULL) {
+		if (first == NULL)
+			first = res;
+		else
+			PQclear(res);
+	}
+	if (first != NULL && PQresultStatus(first) == PGRES_COMMAND_OK)
+		rc = 0;
+	else
+		pgd_err_result(c, first, "rebuild index", err);
+	PQclear(first);
+	return rc;
+}
+
 /* Runs the rebuild. 0: done or skipped on a lock; -1: failed (err). */
 static int pgd_rebuild_run(struct dbk_conn *c, struct pgd_run *r,
                            const struct pgd_preflight *p, struct dbk_err *err)
 {
 	const struct dbk_action *a = r->a;
 	bool online = a->rebuild_method != DBK_REBUILD_OFFLINE;
+	struct pgd_progress pr;
 	struct dbk_err e;
+	int rc = 0;
 
 	memset(&e, 0, sizeof e);
 	r->o.bytes_before = p->size;
@@ -273,7 +440,12 @@ static int pgd_rebuild_run(struct dbk_conn *c, struct pgd_run *r,
 	    pgd_set_timeouts(c, a->lock_timeout_ms, a->statement_timeout_ms, err) == -1)
 		return -1;
 	pgd_log(c, LOG_INFO, "%s: %s", c->target, a->sql);
-	if (pgd_cmd(c, a->sql, "rebuild index", &e) == 0) {
+	pgd_progress_open(c, &pr);
+	rc = pgd_rebuild_exec(c, a->sql, &pr, &e);
+	pgd_progress_close(&pr);
+	if (pr.seen[0] != '\0')
+		pgd_run_note(r, "phases seen: %s", pr.seen);
+	if (rc == 0) {
 		/* Still under the action's timeouts: pg_relation_size locks
 		 * the index and must not wait without bound. */
 		r->o.bytes_after = pgd_index_size(c, &a->objects[0]);

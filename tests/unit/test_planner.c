@@ -943,6 +943,71 @@ static void test_indexes(void **unused)
 	fixture_done(&f, plan);
 }
 
+/* The statistics estimate over-states a deduplicated B-tree: with the size
+ * per row remembered from its last rebuild, an index as compact as then is
+ * not rebuilt again, and a baseline that shows less bloat than the
+ * estimate is the one the reason names. */
+static void test_index_baseline(void **unused)
+{
+	struct dbk_policy p;
+	struct dbk_index v[1];
+	struct dbk_table t[1];
+	struct fixture f;
+	struct dbk_plan *plan = NULL;
+	const struct dbk_plan_action *a = NULL;
+	double rows = 1000000.0;
+
+	(void)unused;
+	policy_init(&p, "ix");
+	p.scratch.enabled = false;
+	p.indexes = (struct dbk_pol_indexes){ .enabled = true, .min_size_bytes = MB,
+	    .min_bloat_pct = 30, .max_per_run = 5, .schedule.interval_s = HOUR };
+	fixture_init(&f, &p, NULL);
+	t[0] = tbl("public", "orders", DAY);
+	t[0].id = 42;
+	t[0].est_rows = (int64_t)rows;
+	fixture_tables(&f, t, 1);
+	v[0] = idx("ix_dedup", 100 * MB, 60, 0);
+	f.il = (struct dbk_index_list){ 1, v };
+
+	/* no baseline: the 60% estimate rebuilds */
+	plan = plan_of(&f, true);
+	assert_non_null(a = find_action(plan, DBK_A_REBUILD_INDEX, "public", "ix_dedup"));
+	assert_non_null(strstr(a->reason, "bloat 60% (estimated)"));
+	dbk_plan_free(plan);
+
+	/* as compact as after its last build: nothing to do */
+	dbk_state_set_index_baseline(f.st, "public", "ix_dedup", v[0].id,
+	    100.0 * MB / rows, NOW - DAY);
+	plan = plan_of(&f, true);
+	assert_null(find_action(plan, DBK_A_REBUILD_INDEX, "public", "ix_dedup"));
+	dbk_plan_free(plan);
+
+	/* grown by 45% of its size since: the lower baseline is used */
+	dbk_state_set_index_baseline(f.st, "public", "ix_dedup", 0,
+	    55.0 * MB / rows, NOW - DAY);
+	plan = plan_of(&f, true);
+	assert_non_null(a = find_action(plan, DBK_A_REBUILD_INDEX, "public", "ix_dedup"));
+	assert_non_null(strstr(a->reason, "bloat 45% (baseline from the last rebuild)"));
+	assert_in_range(a->bytes, 45 * MB - 16, 45 * MB + 16); /* floating point */
+	dbk_plan_free(plan);
+
+	/* a baseline of another index of that name is not used */
+	dbk_state_set_index_baseline(f.st, "public", "ix_dedup", v[0].id + 1,
+	    100.0 * MB / rows, NOW - DAY);
+	plan = plan_of(&f, true);
+	assert_non_null(find_action(plan, DBK_A_REBUILD_INDEX, "public", "ix_dedup"));
+	dbk_plan_free(plan);
+
+	/* nor one the table's row estimate cannot be applied to */
+	dbk_state_set_index_baseline(f.st, "public", "ix_dedup", v[0].id,
+	    100.0 * MB / rows, NOW - DAY);
+	t[0].est_rows = -1;
+	plan = plan_of(&f, true);
+	assert_non_null(find_action(plan, DBK_A_REBUILD_INDEX, "public", "ix_dedup"));
+	fixture_done(&f, plan);
+}
+
 /* A valid index a tool left behind (pg_repack's index_<oid>) is dropped
  * only when the policy allows tool leftovers; the engine's own _ccnew
  * leftovers follow drop_invalid alone. */
@@ -1264,6 +1329,7 @@ int main(void)
 		cmocka_unit_test(test_action_budget_fields),
 		cmocka_unit_test(test_indexes),
 		cmocka_unit_test(test_tool_leftover_index),
+		cmocka_unit_test(test_index_baseline),
 		cmocka_unit_test(test_logs),
 		cmocka_unit_test(test_server_logs),
 		cmocka_unit_test(test_stats),

@@ -446,6 +446,56 @@ static void test_unreadable_directory_is_an_error(void **state)
 	assert_true(err.msg[0] != '\0');
 }
 
+/* Index size baselines survive a save and load; one stored without an id
+ * (after a concurrent rebuild) takes the observed index's id, and one
+ * whose index is gone or re-created under another id is forgotten. */
+static void test_index_baselines(void **state)
+{
+	struct fixture *fx = *state;
+	struct dbk_err err = { 0 };
+	struct dbk_state *st = dbk_state_load(fx->sdir, "db", &err);
+	struct dbk_index v[2] = {
+		{ .schema = "app", .table = "t", .name = "ix \"a\"", .id = 77 },
+		{ .schema = "app", .table = "t", .name = "ix_b", .id = 90 },
+	};
+	struct dbk_index_list il = { 2, v };
+	double bpr = 0;
+	int64_t at = 0;
+
+	assert_non_null(st);
+	assert_false(dbk_state_index_baseline(st, "app", "ix \"a\"", 77, &bpr, &at));
+	dbk_state_set_index_baseline(st, "app", "ix \"a\"", 0, 12.5, 1000);
+	dbk_state_set_index_baseline(st, "app", "ix_b", 89, 30.0, 1001);
+	dbk_state_set_index_baseline(st, "app", "ix_gone", 5, 30.0, 1002);
+	dbk_state_set_index_baseline(st, "app", "ix_zero", 6, 0.0, 1003);
+	assert_int_equal(dbk_state_save(st, &err), 0);
+	dbk_state_free(st);
+
+	assert_non_null(st = dbk_state_load(fx->sdir, "db", &err));
+	assert_string_equal(err.msg, "");
+	assert_true(dbk_state_index_baseline(st, "app", "ix \"a\"", 77, &bpr, &at));
+	assert_true(bpr == 12.5);
+	assert_int_equal(at, 1000);
+	assert_true(dbk_state_index_baseline(st, "app", "ix_b", 89, &bpr, &at));
+	assert_false(dbk_state_index_baseline(st, "app", "ix_b", 90, &bpr, &at));
+	assert_false(dbk_state_index_baseline(st, "app", "ix_zero", 6, &bpr, &at));
+	assert_false(dbk_state_index_baseline(st, "other", "ix_b", 89, &bpr, &at));
+
+	dbk_state_bind_index_baselines(st, &il);
+	assert_true(dbk_state_index_baseline(st, "app", "ix \"a\"", 77, &bpr, &at));
+	assert_false(dbk_state_index_baseline(st, "app", "ix \"a\"", 78, &bpr, &at));
+	assert_false(dbk_state_index_baseline(st, "app", "ix_b", 89, &bpr, &at));
+	assert_false(dbk_state_index_baseline(st, "app", "ix_gone", 5, &bpr, &at));
+	dbk_state_bind_index_baselines(st, NULL); /* nothing changes */
+	assert_true(dbk_state_index_baseline(st, "app", "ix \"a\"", 77, &bpr, &at));
+	assert_int_equal(dbk_state_save(st, &err), 0);
+	dbk_state_free(st);
+	assert_non_null(st = dbk_state_load(fx->sdir, "db", &err));
+	assert_true(dbk_state_index_baseline(st, "app", "ix \"a\"", 77, &bpr, &at));
+	assert_true(bpr == 12.5);
+	dbk_state_free(st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -455,6 +505,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_save_load_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_valid_file_from_disk, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_index_baselines, setup, teardown),
 		cmocka_unit_test(test_save_without_directory),
 		cmocka_unit_test_setup_teardown(test_unreadable_directory_is_an_error, setup,
 		                                teardown),

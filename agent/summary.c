@@ -782,11 +782,23 @@ static void on_finding(struct builder *b, struct dbk_sum_target *t,
                        const json_t *rec, int64_t at)
 {
 	struct dbk_summary *s = b->s;
+	const char *status = jstr(rec, "status");
+	const char *lkey = jstr(rec, "key");
 	const char *parts[4] = {t->name, jstr(rec, "category"),
 	                        jstr(rec, "object"), jstr(rec, "title")};
-	char *key = group_key(parts, 4);
-	json_t *ix = json_object_get(b->f_index, key);
+	/* A lasting finding's records share a stable key; its title may
+	 * quote the measured value and change from record to record. */
+	const char *kparts[2] = {t->name, lkey};
+	char *key = lkey != NULL ? group_key(kparts, 2) : group_key(parts, 4);
+	json_t *ix = NULL;
 	struct dbk_sum_finding *f = NULL;
+
+	/* An engineer's on-demand tune run opens and resolves nothing. */
+	if (status != NULL && strcmp(status, "on_demand") == 0) {
+		free(key);
+		return;
+	}
+	ix = json_object_get(b->f_index, key);
 
 	if (ix != NULL) {
 		f = &s->findings[json_integer_value(ix)];
@@ -809,9 +821,20 @@ static void on_finding(struct builder *b, struct dbk_sum_target *t,
 		json_object_set_new(b->f_index, key,
 		                    json_integer((json_int_t)s->n_findings++));
 	}
-	/* The latest sighting says what the finding is now. */
+	/* The latest sighting says what the finding is now. A lasting
+	 * finding is recorded only when it opens, changes, is reminded of
+	 * or resolves, and carries its own count of sightings. */
 	f->count++;
+	if (json_integer_value(json_object_get(rec, "count")) > (json_int_t)f->count)
+		f->count = (unsigned)json_integer_value(json_object_get(rec, "count"));
 	f->last_ms = at;
+	if (status != NULL && strcmp(status, "resolved") == 0) {
+		f->lasting = 2;
+	} else if (status != NULL) {
+		f->lasting = 1;
+		f->lasting_opened |= strcmp(status, "open") == 0;
+	}
+	set_str(&f->title, jstr(rec, "title"));
 	f->severity = sev_parse(jstr(rec, "severity"));
 	set_str(&f->evidence, jstr(rec, "evidence"));
 	set_str(&f->recommendation, jstr(rec, "recommendation"));
@@ -999,6 +1022,11 @@ static void finding_status(struct dbk_sum_finding *f,
 
 	f->open = last_start == 0 || f->last_ms >= last_start;
 	f->opened = first_end != 0 && f->first_ms > first_end;
+	/* Lasting findings say their state in their records. */
+	if (f->lasting != 0) {
+		f->open = f->lasting == 1;
+		f->opened = f->lasting_opened;
+	}
 }
 
 static int cmp_str(const char *a, const char *b)

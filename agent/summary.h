@@ -167,6 +167,9 @@ struct dbk_sum_finding {
 	unsigned count;
 	bool open;   /* seen in the last cycle that assessed it */
 	bool opened; /* first seen after the first cycle that assessed it */
+	int lasting; /* latest "status" of a lasting finding: 0 none, 1 open,
+	              * 2 resolved (records with status say it themselves) */
+	bool lasting_opened; /* an "open" record fell in the period */
 };
 
 /* Failed cycles and actions grouped by (target, what, error). */

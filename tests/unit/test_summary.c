@@ -1300,6 +1300,60 @@ static void test_only_failures(void **state)
 	free(text);
 }
 
+/* Lasting findings (agent/rules.c) are recorded when they open, are
+ * reminded of and resolve, with a stable key and their own count; the
+ * summary takes their state from the latest record, not from whether the
+ * last cycle repeated them, and ignores on-demand tune records. */
+static void put_lasting(struct fixture *fx, struct dbk_queue *q, int64_t t,
+                        const char *key, const char *status, int count,
+                        const char *title)
+{
+	json_t *rec = record(fx, q, DBK_REC_FINDING, "pg", true, t);
+
+	merge(rec, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:s}",
+	                     "category", "tuning", "severity", "warning",
+	                     "object", "app.t", "title", title, "key", key,
+	                     "status", status, "count", count, "evidence", "e",
+	                     "recommendation", "r"));
+	put(q, rec);
+}
+
+static void test_lasting_findings(void **state)
+{
+	struct fixture *fx = *state;
+	struct dbk_err err = {0};
+	struct dbk_queue *q = dbk_queue_open(fx->dir, "lasting", &err);
+	json_t *j = NULL;
+
+	assert_non_null(q);
+	for (int d = 0; d < 10; d++)
+		put_run(fx, q, "pg", T0 + d * DAY_MS, "finished", NULL, NULL);
+	/* still open: opened on day 1, reminded on day 5 with a new value */
+	put_lasting(fx, q, T0 + DAY_MS + 1, "dead_rows|app.t", "open", 1,
+	            "40% of the rows are dead");
+	put_lasting(fx, q, T0 + 5 * DAY_MS + 1, "dead_rows|app.t", "still_open",
+	            96, "55% of the rows are dead");
+	/* resolved on day 3 */
+	put_lasting(fx, q, T0 + DAY_MS + 2, "idle_tx|pid", "open", 1,
+	            "a session is idle in transaction");
+	put_lasting(fx, q, T0 + 3 * DAY_MS + 2, "idle_tx|pid", "resolved", 40,
+	            "a session is idle in transaction");
+	/* an engineer's tune run: no part of the period's findings */
+	put_lasting(fx, q, T0 + 4 * DAY_MS + 3, "on_demand|x", "on_demand", 1,
+	            "seen by tune");
+	dbk_queue_close(q);
+	j = summary_json(fx, "--queue", "lasting", "--period", "month", NULL);
+	assert_int_equal(json_array_size(jget(j, "findings")), 2);
+	assert_int_equal(jint(j, "totals/findings/open/warning"), 1);
+	assert_int_equal(jint(j, "totals/findings/resolved/warning"), 1);
+	assert_string_equal(jstr(j, "findings/0/status"), "open");
+	assert_string_equal(jstr(j, "findings/0/title"), "55% of the rows are dead");
+	assert_int_equal(jint(j, "findings/0/count"), 96);
+	assert_string_equal(jstr(j, "findings/1/status"), "resolved");
+	assert_int_equal(jint(j, "findings/1/count"), 40);
+	json_decref(j);
+}
+
 static void write_raw(const char *path, const char *data)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0640);
@@ -1443,6 +1497,7 @@ int main(void)
 	        cmocka_unit_test(test_global_json_and_usage),
 	        cmocka_unit_test(test_empty_period),
 	        cmocka_unit_test(test_only_failures),
+	        cmocka_unit_test(test_lasting_findings),
 	        cmocka_unit_test(test_unparsable_file),
 	        cmocka_unit_test(test_absurd_values),
 	};

@@ -169,6 +169,18 @@ run once-pg once pg
 run once-my once my
 run plan-tls plan pg
 assert_eq 0 "$RC" "verify-full with the test CA connects"
+# The least-privilege accounts' granted actions succeed: the scratch
+# table the app role owns is dropped and the log table purged (MySQL
+# keeps the row with the highest AUTO_INCREMENT value, by design).
+assert_eq t "$(pg "$DB" -Atc "SELECT to_regclass('app.tmp_secret_1') IS NULL")" \
+	"PostgreSQL: the least-privilege role dropped the app's scratch table"
+assert_eq 0 "$(pg "$DB" -Atc "SELECT count(*) FROM app.app_log")" \
+	"PostgreSQL: the least-privilege role purged the log table"
+assert_eq 0 "$(my "$DB" -N -e "SELECT COUNT(*) FROM information_schema.TABLES
+	WHERE TABLE_SCHEMA = '$DB' AND TABLE_NAME = 'tmp_secret_1'")" \
+	"MariaDB: the least-privilege user dropped the scratch table"
+assert_eq 1 "$(my "$DB" -N -e "SELECT COUNT(*) FROM app_log")" \
+	"MariaDB: the least-privilege user purged the log table"
 
 # ---- The daemon, with its connections cut mid-purge ----
 q=$WORK/queue/reports/new

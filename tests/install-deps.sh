@@ -6,7 +6,7 @@ set -euo pipefail
 
 PKGS=(
 	# build
-	build-essential cmake pkg-config clang
+	build-essential cmake pkg-config clang libclang-rt-14-dev
 	libconfig-dev libjansson-dev libcmocka-dev libpq-dev libmariadb-dev libsystemd-dev
 	# test servers driven by tests/servers.sh
 	postgresql-15 postgresql-contrib postgresql-15-hypopg mariadb-server mariadb-client

@@ -34,8 +34,10 @@ void dbk_print_escaped(FILE *f, const char *s)
 
 static void print_objects(FILE *f, const struct dbk_plan_action *a)
 {
+	/* objects[1] of these is the table objects[0] belongs to. */
 	bool index = a->act.kind == DBK_A_REBUILD_INDEX ||
-	             a->act.kind == DBK_A_DROP_INDEX;
+	             a->act.kind == DBK_A_DROP_INDEX ||
+	             a->act.kind == DBK_A_DROP_TRIGGER;
 
 	for (size_t i = 0; i < a->act.n_objects; i++) {
 		const struct dbk_object *o = &a->act.objects[i];
@@ -77,12 +79,9 @@ static void print_result(FILE *f, const struct dbk_action_result *r)
 static void print_action(FILE *f, unsigned i, const struct dbk_plan_action *a,
                          const struct dbk_action_result *r)
 {
-	static const char *const kinds[] = { "?", "drop tables", "rebuild index",
-	                                     "drop index", "purge rows",
-	                                     "remove server logs", "analyze" };
 	char b[32];
 
-	fprintf(f, "  %u. %s%s%s", i + 1, kinds[a->act.kind],
+	fprintf(f, "  %u. %s%s%s", i + 1, dbk_action_label(a->act.kind),
 	        a->dry_run ? " [dry-run]" : "", a->carried ? " [carried over]" : "");
 	print_objects(f, a);
 	if (a->bytes > 0)

@@ -54,6 +54,8 @@ struct tune {
 	unsigned cur, total;
 	int64_t started_ms;
 	char label[160];
+	char phase[64];                   /* within the action; "" none yet */
+	int64_t pdone, ptotal;            /* ptotal <= 0: unknown */
 };
 
 /* ---- Findings: gather, order, print ---- */
@@ -332,35 +334,55 @@ static bool confirm(void *ctx, const struct dbk_cycle *c)
 	return true;
 }
 
+/* The action's own progress, as the driver reports it: "building index
+ * 45%" when the total is known, "deleting 120000" when not. */
+static void detail_text(const struct tune *tn, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	if (!tn->running || tn->phase[0] == '\0')
+		return;
+	if (tn->ptotal > 0)
+		snprintf(buf, len, " - %s %" PRId64 "%%", tn->phase,
+		         (tn->pdone > tn->ptotal ? tn->ptotal : tn->pdone) * 100 /
+		         tn->ptotal);
+	else
+		snprintf(buf, len, " - %s %" PRId64, tn->phase, tn->pdone);
+}
+
 static void bar_draw(struct tune *tn)
 {
 	int64_t el = (dbk_monotonic_ms() - tn->started_ms) / 1000;
-	unsigned fill = tn->total ? tn->cur * BAR_WIDTH / tn->total : 0;
-	char bar[BAR_WIDTH + 1];
+	/* In thousandths of the whole run: done actions plus the running
+	 * one's share when its driver says how far it is. */
+	int64_t part = tn->running && tn->ptotal > 0 ?
+	               (tn->pdone > tn->ptotal ? 1000 : tn->pdone * 1000 / tn->ptotal) : 0;
+	int64_t fill = tn->total ?
+	               ((int64_t)tn->cur * 1000 + part) * BAR_WIDTH / (tn->total * 1000LL) : 0;
+	char bar[BAR_WIDTH + 1], det[96];
 
 	for (unsigned i = 0; i < BAR_WIDTH; i++)
-		bar[i] = i < fill ? '#' : '.';
+		bar[i] = (int64_t)i < fill ? '#' : '.';
 	bar[BAR_WIDTH] = '\0';
+	detail_text(tn, det, sizeof det);
 	/* \r and erase-line: one line, redrawn in place. */
-	printf("\r\033[K[%s] %u/%u %s %" PRId64 "s", bar, tn->cur, tn->total,
-	       tn->label, el);
+	printf("\r\033[K[%s] %u/%u %s%s %" PRId64 "s", bar, tn->cur, tn->total,
+	       tn->label, det, el);
 	fflush(stdout);
 }
 
 static void action_label(const struct dbk_plan_action *a, char *buf, size_t len)
 {
-	static const char *const kinds[] = { "?", "drop tables", "rebuild index",
-	                                     "drop index", "purge rows",
-	                                     "remove server logs", "analyze" };
 	const struct dbk_object *o = a->act.n_objects ? &a->act.objects[0] : NULL;
+	bool pair = a->act.kind == DBK_A_REBUILD_INDEX ||
+	            a->act.kind == DBK_A_DROP_INDEX ||
+	            a->act.kind == DBK_A_DROP_TRIGGER;
 	size_t n = 0;
 
-	n = (size_t)snprintf(buf, len, "%s", kinds[a->act.kind < 7 ? a->act.kind : 0]);
+	n = (size_t)snprintf(buf, len, "%s", dbk_action_label(a->act.kind));
 	if (o != NULL && n < len)
 		snprintf(buf + n, len - n, " %s%s%s%s", o->schema ? o->schema : "",
 		         o->schema ? "." : "", o->name ? o->name : "",
-		         a->act.n_objects > 1 && a->act.kind != DBK_A_REBUILD_INDEX &&
-		         a->act.kind != DBK_A_DROP_INDEX ? " ..." : "");
+		         a->act.n_objects > 1 && !pair ? " ..." : "");
 	for (char *p = buf; *p; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			*p = '?'; /* names must not drive the terminal */
@@ -379,6 +401,8 @@ static void progress(void *ctx, const struct dbk_cycle *c, unsigned i, bool done
 		tn->cur = i;
 		tn->running = true;
 		tn->started_ms = dbk_monotonic_ms();
+		tn->phase[0] = '\0';
+		tn->pdone = tn->ptotal = 0;
 		action_label(&c->plan->actions[i], tn->label, sizeof tn->label);
 		if (tn->tty)
 			bar_draw(tn);
@@ -395,6 +419,31 @@ static void progress(void *ctx, const struct dbk_cycle *c, unsigned i, bool done
 			       tn->label, dbk_outcome_name(r->outcome), r->duration_ms);
 		}
 	}
+	fflush(stdout);
+	pthread_mutex_unlock(&tn->mu);
+}
+
+/* From the driver, on the worker thread, during an action. A terminal
+ * gets the bar redrawn; plain output a line per phase, not per batch. */
+static void detail(void *ctx, const char *phase, int64_t done, int64_t total)
+{
+	struct tune *tn = ctx;
+	bool changed = false;
+
+	if (tn->json || phase == NULL)
+		return;
+	pthread_mutex_lock(&tn->mu);
+	changed = strncmp(tn->phase, phase, sizeof tn->phase - 1) != 0;
+	snprintf(tn->phase, sizeof tn->phase, "%s", phase);
+	for (char *p = tn->phase; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	tn->pdone = done;
+	tn->ptotal = total;
+	if (tn->tty && tn->running)
+		bar_draw(tn);
+	else if (changed && tn->running)
+		printf("[%u/%u]   %s\n", tn->cur + 1, tn->total, tn->phase);
 	fflush(stdout);
 	pthread_mutex_unlock(&tn->mu);
 }
@@ -475,7 +524,8 @@ static void *tune_main(void *arg)
 	struct dbk_run_opts o = { tn->apply ? DBK_MODE_ONCE : DBK_MODE_PLAN,
 	                          &tn->stop, &tn->inflight };
 	struct dbk_cycle_hooks h = { tn->apply ? confirm : NULL,
-	                             tn->apply ? progress : NULL, tn, true };
+	                             tn->apply ? progress : NULL,
+	                             tn->apply ? detail : NULL, tn, true };
 	struct dbk_cycle *c = NULL;
 
 	observe_statistics(tn);

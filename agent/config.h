@@ -69,6 +69,8 @@ struct dbk_pol_serverlogs {
 	bool dry_run;
 	int64_t retention_s;
 	int64_t keep_min;        /* always keep at least this many newest files */
+	int64_t forget_replica_s; /* a replica absent this long no longer holds
+	                           * binary logs back */
 	struct dbk_schedule schedule;
 };
 

@@ -197,6 +197,33 @@ static int check_table(const struct dbk_driver *d, const char *path,
 	return 0;
 }
 
+/* ABI 1.1 ops come in groups that only make sense whole (a list without its
+ * free would leak, a table drop held for a trigger nobody can drop would
+ * never happen): a group is all there or all missing. */
+static int check_groups(const struct dbk_driver *d, const char *path,
+                        struct dbk_err *err)
+{
+	const struct {
+		const char *what;
+		int have, of;
+	} g[] = {
+		{ "list_tool_triggers, free_triggers, drop_trigger",
+		  DBK_HAS_OP(d, list_tool_triggers) + DBK_HAS_OP(d, free_triggers) +
+		  DBK_HAS_OP(d, drop_trigger), 3 },
+		{ "list_replicas, free_replicas",
+		  DBK_HAS_OP(d, list_replicas) + DBK_HAS_OP(d, free_replicas), 2 },
+		{ "list_log_tables, rotate_log_table",
+		  DBK_HAS_OP(d, list_log_tables) + DBK_HAS_OP(d, rotate_log_table), 2 },
+	};
+
+	for (size_t i = 0; i < DBK_NELEM(g); i++)
+		if (g[i].have != 0 && g[i].have != g[i].of)
+			return dbk_err_set(err, DBK_E_ABI,
+			    "%s: driver '%s' has only some of the ops %s (all or none)",
+			    path, d->name ? d->name : "?", g[i].what);
+	return 0;
+}
+
 /* The table must call itself what the file is called, so a config naming
  * driver "postgres" can never get some other engine's driver. */
 static int check_name(const struct dbk_driver *d, const char *path,
@@ -256,7 +283,8 @@ static const struct dbk_driver *open_checked(const char *path,
 	_Static_assert(sizeof entry == sizeof sym, "function pointer size");
 	memcpy(&entry, &sym, sizeof entry); /* POSIX: dlsym gives functions too */
 	d = entry();
-	if (check_table(d, path, err) == -1 || check_name(d, path, name, err) == -1)
+	if (check_table(d, path, err) == -1 || check_groups(d, path, err) == -1 ||
+	    check_name(d, path, name, err) == -1)
 		d = NULL;
 out:
 	/* A refused driver was never handed out, so unloading it is safe; a

@@ -604,6 +604,115 @@ static bool scratch_idle(const struct planner *pl, const struct dbk_pol_scratch 
 	return true;
 }
 
+/* ---- Other tools' triggers ---- */
+
+/* Trigger names are unique per table: the claim names both. */
+static char *trigger_claim_name(const struct dbk_trigger *tr)
+{
+	return key_of("", tr->table, tr->name);
+}
+
+static bool trigger_claimed(const struct planner *pl,
+                            const struct dbk_trigger *tr)
+{
+	char *n = trigger_claim_name(tr);
+	bool has = claims_has(&pl->claims, DBK_A_DROP_TRIGGER, tr->schema, n);
+
+	free(n);
+	return has;
+}
+
+/* Does a trigger that is not dropped in this plan write into t? */
+static bool table_fed(const struct planner *pl, const struct dbk_table *t)
+{
+	const struct dbk_trigger_list *tl = pl->obs->triggers;
+
+	for (size_t i = 0; tl != NULL && i < tl->n; i++) {
+		const struct dbk_trigger *tr = &tl->v[i];
+
+		if (tr->feeds_table != NULL &&
+		    cmp_str(tr->feeds_table, t->name) == 0 &&
+		    cmp_str(tr->feeds_schema, t->schema) == 0 &&
+		    !trigger_claimed(pl, tr))
+			return true;
+	}
+	return false;
+}
+
+static void trigger_action(struct planner *pl, const struct dbk_policy *p,
+                           const struct dbk_trigger *tr)
+{
+	struct dbk_plan_action *a = action_new(pl, p, DBK_TASK_SCRATCH,
+	    DBK_A_DROP_TRIGGER, p->scratch.dry_run, 2);
+	char *n = trigger_claim_name(tr);
+
+	object_set(&a->objs[0], tr->schema, tr->name, tr->id);
+	object_set(&a->objs[1], tr->schema, tr->table, tr->table_id);
+	a->key = key_of("trigger:", tr->schema, n);
+	a->carried = st_carried(pl, a->key);
+	/* Names stay out of reasons (they may hold anything); the objects
+	 * say which trigger. */
+	a->reason = dbk_xasprintf("trigger left by %s, which is not running: it "
+	    "copies every write into the tool's own table, which goes after it, "
+	    "in policy \"%s\"", tr->tool ? tr->tool : "a maintenance tool",
+	    p->name);
+	free(n);
+}
+
+/* Leftover triggers go before any table: the tool's table they feed can
+ * only be dropped once they are gone. */
+static void plan_tool_triggers(struct planner *pl, const struct dbk_policy *p)
+{
+	const struct dbk_pol_scratch *s = &p->scratch;
+	const struct dbk_trigger_list *tl = pl->obs->triggers;
+
+	for (size_t i = 0; s->tool_leftovers && tl != NULL && i < tl->n; i++) {
+		const struct dbk_trigger *tr = &tl->v[i];
+		char *n = NULL;
+		bool mine = false;
+
+		if (!(tr->flags & DBK_TRF_TOOL_LEFTOVER) ||
+		    (tr->flags & DBK_TRF_TOOL_RUNNING) || tr->name == NULL ||
+		    tr->table == NULL || dbk_plan_is_system_schema(tr->schema) ||
+		    !schema_allowed(s, tr->schema))
+			continue;
+		n = trigger_claim_name(tr);
+		mine = claims_take(&pl->claims, DBK_A_DROP_TRIGGER, tr->schema, n);
+		free(n);
+		if (mine)
+			trigger_action(pl, p, tr);
+	}
+}
+
+/* A leftover trigger no policy removes is reported: it slows every write
+ * to its table and fills the tool's table without end. */
+static void triggers_left(struct planner *pl)
+{
+	const struct dbk_trigger_list *tl = pl->obs->triggers;
+
+	for (size_t i = 0; tl != NULL && i < tl->n; i++) {
+		const struct dbk_trigger *tr = &tl->v[i];
+		const char *tool = tr->tool ? tr->tool : "a maintenance tool";
+		char *fed = NULL;
+
+		if (!(tr->flags & DBK_TRF_TOOL_LEFTOVER) || tr->name == NULL ||
+		    trigger_claimed(pl, tr))
+			continue;
+		fed = tr->feeds_table ? qname(tr->feeds_schema, tr->feeds_table)
+		                      : dbk_xstrdup("its own table");
+		finding_add(pl, NULL, "scratch", DBK_SEV_WARNING,
+		    qname(tr->schema, tr->table),
+		    dbk_xasprintf("tool trigger left behind (%s)", tool),
+		    dbk_xasprintf("trigger %s on %s was left by %s, which is not "
+		        "running; it copies every write into %s", tr->name,
+		        tr->table, tool, fed),
+		    dbk_xstrdup("let a scratch_tables policy with tool_leftovers = "
+		        "true that allows this schema remove it (and then the "
+		        "tool's table)"));
+		free(fed);
+	}
+}
+
 /* Is t a drop candidate under s? Fills c (pattern or label, why). */
 static bool scratch_consider(const struct planner *pl,
                              const struct dbk_pol_scratch *s,
@@ -617,6 +726,11 @@ static bool scratch_consider(const struct planner *pl,
 		return false;
 	/* A tool that is running owns its table. */
 	if (t->flags & DBK_TF_TOOL_RUNNING)
+		return false;
+	/* A table a staying trigger writes into must stay too, or every write
+	 * to the trigger's table would fail; unknown triggers, unknown risk. */
+	if (table_fed(pl, t) ||
+	    ((t->flags & DBK_TF_TOOL_LEFTOVER) && pl->obs->triggers_failed))
 		return false;
 	/* Orphaned temp tables bypass patterns, allow-list, age and idle
 	 * rules: their session is gone, nothing can ever use them. */
@@ -769,6 +883,7 @@ static void plan_scratch(struct planner *pl, const struct dbk_policy *p)
 	size_t per = s->max_per_statement > 0 ? (size_t)s->max_per_statement : 1;
 	size_t n = 0, sel = 0, more = 0;
 
+	plan_tool_triggers(pl, p);
 	for (size_t i = 0; i < tl->n; i++) {
 		const struct dbk_table *t = &tl->v[i];
 
@@ -1232,6 +1347,109 @@ static int logfile_cmp(const void *a, const void *b)
 	return -cmp_str(x->name, y->name);
 }
 
+static bool replica_connected(const struct dbk_replica_list *rl,
+                              const char *id)
+{
+	for (size_t i = 0; rl != NULL && i < rl->n; i++)
+		if (cmp_str(rl->v[i].id, id) == 0)
+			return true;
+	return false;
+}
+
+static void replica_missing(struct planner *pl, const struct dbk_policy *p,
+                            const struct dbk_replica_seen *r)
+{
+	char ago[32], forget[32];
+
+	finding_add(pl, p, "server_logs", DBK_SEV_WARNING,
+	    dbk_xasprintf("replica %s", r->id),
+	    dbk_xstrdup("replica not connected (binary logs kept)"),
+	    dbk_xasprintf("replica with server id %s (%s:%" PRId64 ") was last "
+	        "seen %s ago and may still need every binary log since; none is "
+	        "purged while it is away", r->id, r->host ? r->host : "?",
+	        r->port, dbk_fmt_duration(pl->now - r->last_seen, ago, sizeof ago)),
+	    dbk_xasprintf("bring the replica back; a replica retired for good is "
+	        "forgotten after %s (forget_replica_after in policy \"%s\")",
+	        dbk_fmt_duration(p->server_logs.forget_replica_s, forget,
+	                         sizeof forget), p->name));
+}
+
+/* Binary logs a replica may still need stay. The server protects only the
+ * file a connected replica is reading; a replica that disconnected may be
+ * anywhere behind, so while one the agent has seen before is away (and not
+ * yet forgotten) nothing is purged. Drivers that report no replicas (NULL
+ * list, not failed) have no such logs. */
+static bool replicas_hold(struct planner *pl, const struct dbk_policy *p)
+{
+	struct dbk_replica_seen r;
+	bool hold = false;
+
+	if (pl->obs->replicas_failed) {
+		finding_add(pl, p, "server_logs", DBK_SEV_WARNING, NULL,
+		    dbk_xstrdup("binary logs not purged (replicas not assessed)"),
+		    dbk_xstrdup("the list of connected replicas could not be read, "
+		        "so no file is known to be safe to remove"),
+		    dbk_xstrdup("grant the agent's account the privilege SHOW SLAVE "
+		        "HOSTS needs (see packaging/sql/mysql-user.sql)"));
+		return true;
+	}
+	for (size_t i = 0; i < (pl->st ? dbk_state_n_replicas(pl->st) : 0); i++) {
+		if (!dbk_state_replica(pl->st, i, &r) ||
+		    replica_connected(pl->obs->replicas, r.id) ||
+		    pl->now - r.last_seen > p->server_logs.forget_replica_s)
+			continue;
+		replica_missing(pl, p, &r);
+		hold = true;
+	}
+	return hold;
+}
+
+/* The oldest log a connected replica still reads, by name (binary log
+ * names sort in their order); NULL: none known. */
+static const char *replicas_need(const struct dbk_replica_list *rl)
+{
+	const char *need = NULL;
+
+	for (size_t i = 0; rl != NULL && i < rl->n; i++)
+		if (rl->v[i].needs_log != NULL &&
+		    (need == NULL || strcmp(rl->v[i].needs_log, need) < 0))
+			need = rl->v[i].needs_log;
+	return need;
+}
+
+/* Logs the server keeps in tables cannot lose rows by DELETE; they are
+ * rotated, keeping the entries newer than the cutoff. mtime is the oldest
+ * entry. */
+static void plan_log_tables(struct planner *pl, const struct dbk_policy *p,
+                            int64_t cutoff)
+{
+	const struct dbk_logfile_list *lt = pl->obs->log_tables;
+	char dur[32];
+
+	for (size_t i = 0; lt != NULL && i < lt->n; i++) {
+		const struct dbk_logfile *e = &lt->v[i];
+		const char *dot = e->name ? strchr(e->name, '.') : NULL;
+		struct dbk_plan_action *a = NULL;
+		char *schema = NULL;
+
+		if (dot == NULL || e->mtime <= 0 || e->mtime >= cutoff ||
+		    !claims_take(&pl->claims, DBK_A_ROTATE_LOG_TABLE, NULL, e->name))
+			continue;
+		schema = dbk_xasprintf("%.*s", (int)(dot - e->name), e->name);
+		a = action_new(pl, p, DBK_TASK_SERVER_LOGS, DBK_A_ROTATE_LOG_TABLE,
+		    p->server_logs.dry_run, 1);
+		object_set(&a->objs[0], schema, dot + 1, 0);
+		a->bytes = nonneg(e->size_bytes);
+		a->act.cutoff = cutoff;
+		a->key = key_of("rotate:", schema, dot + 1);
+		a->carried = st_carried(pl, a->key);
+		a->reason = dbk_xasprintf("server log table with entries older than "
+		    "%s, in policy \"%s\"", dbk_fmt_duration(
+		        p->server_logs.retention_s, dur, sizeof dur), p->name);
+		free(schema);
+	}
+}
+
 static void plan_server_logs(struct planner *pl, const struct dbk_policy *p)
 {
 	const struct dbk_pol_serverlogs *s = &p->server_logs;
@@ -1239,6 +1457,7 @@ static void plan_server_logs(struct planner *pl, const struct dbk_policy *p)
 	const struct dbk_logfile **v = dbk_xcalloc(fl->n ? fl->n : 1, sizeof *v);
 	int64_t cutoff = pl->now - s->retention_s;
 	size_t n = 0, keep = s->keep_min > 0 ? (size_t)s->keep_min : 0;
+	const char *need = NULL;
 	char dur[32];
 
 	if (s->retention_s <= 0) {
@@ -1246,6 +1465,12 @@ static void plan_server_logs(struct planner *pl, const struct dbk_policy *p)
 		free(v);
 		return;
 	}
+	plan_log_tables(pl, p, cutoff);
+	if (replicas_hold(pl, p)) {
+		free(v);
+		return;
+	}
+	need = replicas_need(pl->obs->replicas);
 	for (size_t i = 0; i < fl->n; i++)
 		v[i] = &fl->v[i];
 	sort_n(v, fl->n, sizeof *v, logfile_cmp);
@@ -1254,7 +1479,7 @@ static void plan_server_logs(struct planner *pl, const struct dbk_policy *p)
 	 * Survivors are compacted to the front of v, oldest last. */
 	for (size_t i = keep; i < fl->n; i++) {
 		if (v[i]->in_use || v[i]->mtime <= 0 || v[i]->mtime >= cutoff ||
-		    v[i]->name == NULL ||
+		    v[i]->name == NULL || (need && strcmp(v[i]->name, need) >= 0) ||
 		    !claims_take(&pl->claims, DBK_A_PURGE_SERVER_LOGS, NULL, v[i]->name))
 			continue;
 		v[n++] = v[i];
@@ -1397,6 +1622,7 @@ struct dbk_plan *dbk_plan_make(const struct dbk_target *target,
 		for (unsigned i = 0; i < np; i++)
 			if (plan->task_state[i][t] == DBK_TS_DUE)
 				plan_task(&pl, target->policies[i], t);
+	triggers_left(&pl);
 out:
 	claims_free(&pl.claims);
 	return plan;

@@ -18,18 +18,26 @@ enum dbk_task {
 	DBK_TASK_LOGS,          /* purge log table rows (before rebuilds, which
 	                         * then reclaim the purged space) */
 	DBK_TASK_INDEXES,       /* drop invalid, rebuild bloated */
-	DBK_TASK_SERVER_LOGS,   /* remove old server log files */
+	DBK_TASK_SERVER_LOGS,   /* remove old server log files, rotate log tables */
 	DBK_TASK_STATS,         /* ANALYZE stale tables */
 	DBK_TASK_COUNT
 };
 const char *dbk_task_name(enum dbk_task t); /* "scratch", "indexes", ... */
 
-/* What the runner observed; any list may be NULL when not assessed. */
+/* What the runner observed; any list may be NULL when not assessed. The
+ * ABI 1.1 lists are also NULL when the driver cannot observe them; the
+ * *_failed flags tell "tried and failed" apart, which holds back what
+ * depends on them. */
 struct dbk_observation {
 	const struct dbk_server_info *info;
 	const struct dbk_table_list *tables;
 	const struct dbk_index_list *indexes;
 	const struct dbk_logfile_list *logfiles;
+	const struct dbk_trigger_list *triggers;   /* other tools' triggers */
+	const struct dbk_replica_list *replicas;   /* connected now */
+	const struct dbk_logfile_list *log_tables; /* logs kept in tables */
+	bool triggers_failed;  /* no tool leftover table may be dropped */
+	bool replicas_failed;  /* no binary log may be purged */
 };
 
 enum dbk_severity { DBK_SEV_INFO = 0, DBK_SEV_WARNING, DBK_SEV_CRITICAL };

@@ -132,6 +132,10 @@ static const struct dbk_key serverlogs_keys[] = {
 	{ DBK_KEY("keep", DBK_T_INT, offsetof(struct dbk_pol_serverlogs, keep_min),
 	          "2", 0, "always keep at least this many newest files"),
 	  .min = "0" },
+	{ DBK_KEY("forget_replica_after", DBK_T_DURATION_S,
+	          offsetof(struct dbk_pol_serverlogs, forget_replica_s), "7d",
+	          DBK_KEY_POSITIVE, "a replica seen before and absent this long no"
+	          " longer holds binary logs back") },
 	SCHEDULE_KEYS(struct dbk_pol_serverlogs, "1d"),
 	{ .name = NULL },
 };

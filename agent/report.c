@@ -112,6 +112,23 @@ static const char *action_kind_name(int kind)
 	case DBK_A_PURGE_ROWS: return "purge_rows";
 	case DBK_A_PURGE_SERVER_LOGS: return "purge_server_logs";
 	case DBK_A_ANALYZE: return "analyze";
+	case DBK_A_DROP_TRIGGER: return "drop_trigger";
+	case DBK_A_ROTATE_LOG_TABLE: return "rotate_log_table";
+	}
+	return "?";
+}
+
+const char *dbk_action_label(int kind)
+{
+	switch (kind) {
+	case DBK_A_DROP_TABLES: return "drop tables";
+	case DBK_A_REBUILD_INDEX: return "rebuild index";
+	case DBK_A_DROP_INDEX: return "drop index";
+	case DBK_A_PURGE_ROWS: return "purge rows";
+	case DBK_A_PURGE_SERVER_LOGS: return "remove server logs";
+	case DBK_A_ANALYZE: return "analyze";
+	case DBK_A_DROP_TRIGGER: return "drop trigger";
+	case DBK_A_ROTATE_LOG_TABLE: return "rotate log table";
 	}
 	return "?";
 }
@@ -307,6 +324,15 @@ static const char *action_title(const struct dbk_plan_action *a, char *buf,
 	case DBK_A_PURGE_ROWS:
 		snprintf(buf, len, "purge old rows of %s.%s", o->schema ? o->schema : "",
 		         o->name);
+		break;
+	case DBK_A_DROP_TRIGGER:
+		snprintf(buf, len, "drop trigger %s on %s.%s", o->name,
+		         n > 1 && o[1].schema ? o[1].schema : "",
+		         n > 1 ? o[1].name : "?");
+		break;
+	case DBK_A_ROTATE_LOG_TABLE:
+		snprintf(buf, len, "rotate log table %s.%s",
+		         o->schema ? o->schema : "", o->name);
 		break;
 	default:
 		snprintf(buf, len, "%s index %s.%s",

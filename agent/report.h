@@ -14,6 +14,9 @@ struct dbk_cycle;
 struct dbk_action_result;
 struct dbk_report;
 
+/* "drop tables", "rebuild index", ...: an action kind for people. */
+const char *dbk_action_label(int kind);
+
 /* NULL-safe everywhere: a NULL report (plan mode) records nothing. */
 struct dbk_report *dbk_report_open(const struct dbk_config *cfg,
                                    const struct dbk_target *target);

@@ -129,6 +129,33 @@ static int64_t observe_timeout(const struct dbk_target *t)
 	return ms ? ms : 30000;
 }
 
+/* The ABI 1.1 observations, from drivers that have them. A failure is
+ * remembered: what depends on the list (dropping a tool's table, purging
+ * binary logs) is then held back rather than done blind. */
+static int observe_1_1(struct dbk_cycle *c, struct dbk_conn *conn,
+                       int64_t tmo, struct dbk_err *e)
+{
+	const struct dbk_driver *d = c->drv;
+
+	if (DBK_HAS_OP(d, list_tool_triggers) &&
+	    d->list_tool_triggers(conn, tmo, &c->triggers, e) == -1) {
+		c->triggers_failed = true;
+		if (observe_failed(c, "tool triggers", e))
+			return -1;
+	}
+	if (DBK_HAS_OP(d, list_replicas) &&
+	    d->list_replicas(conn, tmo, &c->replicas, e) == -1) {
+		c->replicas_failed = true;
+		if (observe_failed(c, "replicas", e))
+			return -1;
+	}
+	if (DBK_HAS_OP(d, list_log_tables) &&
+	    d->list_log_tables(conn, tmo, &c->log_tables, e) == -1 &&
+	    observe_failed(c, "server log tables", e))
+		return -1;
+	return 0;
+}
+
 static int observe(struct dbk_cycle *c, struct dbk_conn *conn)
 {
 	const struct dbk_driver *d = c->drv;
@@ -148,6 +175,8 @@ static int observe(struct dbk_cycle *c, struct dbk_conn *conn)
 		goto lost;
 	if (d->list_server_logs(conn, tmo, &c->logfiles, &e) == -1 &&
 	    observe_failed(c, "server logs", &e))
+		goto lost;
+	if (observe_1_1(c, conn, tmo, &e) == -1)
 		goto lost;
 	return 0;
 lost:
@@ -208,6 +237,10 @@ static action_op op_for(const struct dbk_driver *d, int kind)
 	case DBK_A_PURGE_ROWS: return d->purge_rows;
 	case DBK_A_PURGE_SERVER_LOGS: return d->purge_server_logs;
 	case DBK_A_ANALYZE: return d->analyze;
+	case DBK_A_DROP_TRIGGER:
+		return DBK_HAS_OP(d, drop_trigger) ? d->drop_trigger : NULL;
+	case DBK_A_ROTATE_LOG_TABLE:
+		return DBK_HAS_OP(d, rotate_log_table) ? d->rotate_log_table : NULL;
 	}
 	return NULL;
 }
@@ -265,10 +298,11 @@ static void execute_one(struct dbk_cycle *c, struct dbk_conn *conn,
 			snprintf(c->error, sizeof c->error, "%s", e.msg);
 		}
 	} else {
-		/* objects[1] of an index action is its table, which shares the
-		 * index's fate in the record. */
+		/* objects[1] of an index or trigger action is its table, which
+		 * shares the object's fate in the record. */
 		if ((a->act.kind == DBK_A_REBUILD_INDEX ||
-		     a->act.kind == DBK_A_DROP_INDEX) && a->act.n_objects == 2)
+		     a->act.kind == DBK_A_DROP_INDEX ||
+		     a->act.kind == DBK_A_DROP_TRIGGER) && a->act.n_objects == 2)
 			r->out.status[1] = r->out.status[0];
 		r->outcome = classify(a, r);
 	}
@@ -378,6 +412,18 @@ static void remember_baselines(struct dbk_cycle *c, struct dbk_state *st)
 	}
 }
 
+/* The longest forget_replica_after of the target's policies: a replica is
+ * dropped from memory only when no policy would still wait for it. */
+static int64_t forget_replicas_after(const struct dbk_target *t)
+{
+	int64_t s = 0;
+
+	for (unsigned i = 0; i < t->n_policies; i++)
+		if (t->policies[i]->server_logs.forget_replica_s > s)
+			s = t->policies[i]->server_logs.forget_replica_s;
+	return s > 0 ? s : 7 * 86400;
+}
+
 static void remember(struct dbk_cycle *c, struct dbk_state *st)
 {
 	struct dbk_plan *p = c->plan;
@@ -386,6 +432,8 @@ static void remember(struct dbk_cycle *c, struct dbk_state *st)
 
 	if (c->tables != NULL)
 		dbk_state_observe_tables(st, c->tables, p->now);
+	dbk_state_observe_replicas(st, c->replicas, p->now,
+	                           p->now - forget_replicas_after(c->target));
 	for (unsigned i = 0; i < p->n_actions; i++)
 		if (c->results[i].outcome == DBK_OUT_CARRIED ||
 		    c->results[i].out.stopped_early)
@@ -469,7 +517,8 @@ static void plan_and_run(struct dbk_cycle *c, struct dbk_conn *conn,
                          const struct dbk_run_opts *o, struct dbk_report *rep)
 {
 	struct dbk_observation obs = { &c->info, c->tables, c->indexes,
-	                               c->logfiles };
+	    c->logfiles, c->triggers, c->replicas, c->log_tables,
+	    c->triggers_failed, c->replicas_failed };
 	struct dbk_err e = { 0 };
 	struct dbk_state *st = dbk_state_load(cfg->state_dir, c->target->name, &e);
 
@@ -557,6 +606,9 @@ struct dbk_cycle *dbk_cycle_run_hooked(const struct dbk_config *cfg,
 		c->status = DBK_RUN_FAILED;
 		snprintf(c->error, sizeof c->error, "%s", e.msg);
 	} else {
+		if (hooks != NULL && hooks->detail != NULL &&
+		    DBK_HAS_OP(c->drv, set_progress))
+			c->drv->set_progress(conn, hooks->detail, hooks->ctx);
 		inflight_set(o->inflight, c->drv, conn);
 		cycle_on_conn(c, conn, cfg, o, rep);
 		inflight_set(o->inflight, NULL, NULL);
@@ -579,6 +631,11 @@ void dbk_cycle_free(struct dbk_cycle *c)
 		c->drv->free_tables(c->tables);
 		c->drv->free_indexes(c->indexes);
 		c->drv->free_logfiles(c->logfiles);
+		if (c->triggers != NULL)
+			c->drv->free_triggers(c->triggers);
+		if (c->replicas != NULL)
+			c->drv->free_replicas(c->replicas);
+		c->drv->free_logfiles(c->log_tables);
 	}
 	if (c->results != NULL && c->plan != NULL)
 		for (unsigned i = 0; i < c->plan->n_actions; i++)

@@ -70,12 +70,16 @@ struct dbk_cycle;
  * plan is rendered, before anything is reported or executed; false
  * executes nothing and the cycle ends as a plan would (no records, no
  * state). progress (may be NULL) runs before (done false) and after (done
- * true) action i. on_demand: the caller reports the findings, and the run
+ * true) action i, detail during it. on_demand: the caller reports the
+ * findings, and the run
  * record says "tune". */
 struct dbk_cycle_hooks {
 	bool (*confirm)(void *ctx, const struct dbk_cycle *c);
 	void (*progress)(void *ctx, const struct dbk_cycle *c, unsigned i,
 	                 bool done);
+	/* Within the running action (index build phases, purge batches),
+	 * from drivers that report it (set_progress); may be NULL. */
+	dbk_progress_fn detail;
 	void *ctx;
 	bool on_demand;
 };
@@ -91,6 +95,10 @@ struct dbk_cycle {
 	struct dbk_table_list *tables;     /* driver-owned, NULL: not assessed */
 	struct dbk_index_list *indexes;
 	struct dbk_logfile_list *logfiles;
+	struct dbk_trigger_list *triggers; /* ABI 1.1: NULL also when the */
+	struct dbk_replica_list *replicas; /* driver cannot observe them */
+	struct dbk_logfile_list *log_tables;
+	bool triggers_failed, replicas_failed;
 	struct dbk_plan *plan;             /* NULL when not reached */
 	struct dbk_action_result *results; /* plan->n_actions, NULL in plan mode */
 	int64_t started_ms;

@@ -705,3 +705,92 @@ void dbk_state_bind_index_baselines(struct dbk_state *st,
 	}
 	json_object_set_new(st->root, "index_baselines", fresh);
 }
+
+/* ---- Replicas ---- */
+
+/* "replicas": [{"id", "host", "port", "first_seen", "last_seen"}], in the
+ * order first seen. Entries without an id are ignored. */
+static json_t *replicas_arr(const struct dbk_state *st)
+{
+	json_t *a = json_object_get(st->root, "replicas");
+
+	return json_is_array(a) ? a : NULL;
+}
+
+size_t dbk_state_n_replicas(const struct dbk_state *st)
+{
+	json_t *a = st ? replicas_arr(st) : NULL;
+
+	return a ? json_array_size(a) : 0;
+}
+
+bool dbk_state_replica(const struct dbk_state *st, size_t i,
+                       struct dbk_replica_seen *out)
+{
+	json_t *e = json_array_get(replicas_arr(st), i);
+	const char *id = json_string_value(json_object_get(e, "id"));
+
+	if (!json_is_object(e) || id == NULL)
+		return false;
+	*out = (struct dbk_replica_seen){ .id = id,
+	    .host = json_string_value(json_object_get(e, "host")),
+	    .port = jint(e, "port"), .first_seen = jint(e, "first_seen"),
+	    .last_seen = jint(e, "last_seen") };
+	return true;
+}
+
+static const struct dbk_replica *replica_now(const struct dbk_replica_list *rl,
+                                             const char *id)
+{
+	for (size_t i = 0; i < rl->n; i++)
+		if (rl->v[i].id != NULL && strcmp(rl->v[i].id, id) == 0)
+			return &rl->v[i];
+	return NULL;
+}
+
+static json_t *replica_entry(const struct dbk_replica *r, int64_t first,
+                             int64_t last)
+{
+	json_t *e = json_pack("{s:s, s:I, s:I, s:I}", "id", r->id, "port",
+	    (json_int_t)r->port, "first_seen", (json_int_t)first, "last_seen",
+	    (json_int_t)last);
+
+	/* json_string() refuses invalid UTF-8: the host is then unknown. */
+	if (e != NULL && r->host != NULL)
+		json_object_set_new(e, "host", json_string(r->host));
+	return e;
+}
+
+void dbk_state_observe_replicas(struct dbk_state *st,
+                                const struct dbk_replica_list *rl, int64_t now,
+                                int64_t forget_before)
+{
+	json_t *fresh = NULL;
+	struct dbk_replica_seen old;
+
+	if (rl == NULL)
+		return;
+	fresh = json_array();
+	for (size_t i = 0; i < dbk_state_n_replicas(st); i++) {
+		const struct dbk_replica *r = NULL;
+
+		if (!dbk_state_replica(st, i, &old))
+			continue;
+		if ((r = replica_now(rl, old.id)) != NULL)
+			json_array_append_new(fresh, replica_entry(r, old.first_seen, now));
+		else if (old.last_seen >= forget_before)
+			json_array_append(fresh, json_array_get(replicas_arr(st), i));
+	}
+	for (size_t i = 0; i < rl->n; i++) {
+		const struct dbk_replica *r = &rl->v[i];
+		bool known = false;
+
+		for (size_t k = 0; r->id != NULL && k < json_array_size(fresh); k++)
+			known |= strcmp(json_string_value(json_object_get(
+			    json_array_get(fresh, k), "id")), r->id) == 0;
+		/* An id that is not valid UTF-8 gives no entry (NULL). */
+		if (r->id != NULL && !known)
+			json_array_append_new(fresh, replica_entry(r, now, now));
+	}
+	json_object_set_new(st->root, "replicas", fresh);
+}

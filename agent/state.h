@@ -126,4 +126,25 @@ void dbk_state_set_lasting(struct dbk_state *st,
                            const struct dbk_lasting_list *l);
 void dbk_lasting_list_clear(struct dbk_lasting_list *l); /* NULL-safe */
 
+/* ---- Replicas (kept by the runner) ----
+ * A replica that disconnects still needs the binary logs from where it
+ * stopped, and the server forgets it at once; the agent remembers every
+ * replica it has seen so its absence can hold purges back. */
+struct dbk_replica_seen {
+	const char *id;     /* borrowed from the state */
+	const char *host;   /* NULL: not reported */
+	int64_t port;
+	int64_t first_seen, last_seen; /* unix seconds */
+};
+size_t dbk_state_n_replicas(const struct dbk_state *st);
+/* Entry i (< dbk_state_n_replicas); strings valid until the state changes. */
+bool dbk_state_replica(const struct dbk_state *st, size_t i,
+                       struct dbk_replica_seen *out);
+/* Folds in the replicas connected now (last_seen = now; new ones first
+ * seen now) and forgets those not seen since before forget_before. NULL
+ * list (not assessed): nothing changes. */
+void dbk_state_observe_replicas(struct dbk_state *st,
+                                const struct dbk_replica_list *rl, int64_t now,
+                                int64_t forget_before);
+
 #endif

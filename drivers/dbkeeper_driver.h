@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 #define DBK_DRIVER_ABI_MAJOR 1 /* incompatible change: the loader refuses */
-#define DBK_DRIVER_ABI_MINOR 0 /* ops appended: older drivers still load */
+#define DBK_DRIVER_ABI_MINOR 1 /* ops appended: older drivers still load */
 #define DBK_DRIVER_ENTRY "dbk_driver_entry"
 
 /* Error codes shared by agent and drivers. */
@@ -171,6 +171,11 @@ enum dbk_action_kind {
 	DBK_A_PURGE_ROWS,        /* objects[0]: the log table */
 	DBK_A_PURGE_SERVER_LOGS, /* objects: file names (schema NULL) */
 	DBK_A_ANALYZE,           /* objects: the tables */
+	/* ABI 1.1 */
+	DBK_A_DROP_TRIGGER,      /* objects[0]: a tool's leftover trigger (schema:
+	                          * its table's), objects[1]: its table */
+	DBK_A_ROTATE_LOG_TABLE,  /* objects[0]: a server log table; entries older
+	                          * than cutoff go, newer ones stay */
 };
 
 /* What the planner saw; the driver re-checks it before acting, so a table
@@ -221,6 +226,50 @@ struct dbk_outcome {
 };
 
 struct dbk_conn; /* opaque; owned by the driver */
+
+/* ---- ABI 1.1 observations ---- */
+
+/* Triggers another maintenance tool installs on an application table while
+ * it works (pg_repack's repack_trigger, pt-osc's pt_osc_*). Left behind by a
+ * crashed tool they keep writing into the tool's log table, so that table
+ * must never be dropped before its trigger. */
+enum dbk_trigger_flags {
+	DBK_TRF_TOOL_LEFTOVER = 1u << 0, /* the tool is not running */
+	DBK_TRF_TOOL_RUNNING = 1u << 1,
+};
+struct dbk_trigger {
+	const char *schema;    /* the table's */
+	const char *table;
+	const char *name;
+	const char *tool;      /* "pg_repack", "pt-online-schema-change" */
+	const char *feeds_schema; /* the table it writes into; NULL: unknown */
+	const char *feeds_table;
+	uint64_t id;           /* the engine's id (pg_trigger OID); 0: none */
+	uint64_t table_id;
+	uint32_t flags;        /* enum dbk_trigger_flags */
+};
+struct dbk_trigger_list {
+	size_t n;
+	struct dbk_trigger *v;
+};
+
+/* Replicas connected to this server now (MySQL SHOW SLAVE HOSTS). */
+struct dbk_replica {
+	const char *id;        /* stable: MySQL server_id as text */
+	const char *host;      /* NULL: not reported */
+	int64_t port;          /* 0: not reported */
+	const char *needs_log; /* oldest server log it still reads; NULL: unknown */
+};
+struct dbk_replica_list {
+	size_t n;
+	struct dbk_replica *v;
+};
+
+/* Progress of the action running on a connection: phase is a short text
+ * ("building index", "batch"), total -1 when unknown. Called on the thread
+ * that runs the action; must not call back into the driver. */
+typedef void (*dbk_progress_fn)(void *ctx, const char *phase, int64_t done,
+                                int64_t total);
 
 /* Every op returns 0 or -1 with *err filled; outputs untouched on failure. */
 struct dbk_driver {
@@ -277,6 +326,28 @@ struct dbk_driver {
 	int (*quote_ident)(struct dbk_conn *conn, const char *ident, char *buf,
 	                   size_t len, struct dbk_err *err);
 	/* ---- ABI 1.x additions go below this line, never above ---- */
+
+	/* ABI 1.1; each group is all there or all NULL. */
+	int (*list_tool_triggers)(struct dbk_conn *conn, int64_t timeout_ms,
+	                          struct dbk_trigger_list **out, struct dbk_err *err);
+	void (*free_triggers)(struct dbk_trigger_list *list);
+	int (*drop_trigger)(struct dbk_conn *conn, const struct dbk_action *action,
+	                    struct dbk_outcome *out, struct dbk_err *err);
+
+	int (*list_replicas)(struct dbk_conn *conn, int64_t timeout_ms,
+	                     struct dbk_replica_list **out, struct dbk_err *err);
+	void (*free_replicas)(struct dbk_replica_list *list);
+
+	/* Logs the server keeps in tables (MySQL slow_log/general_log when
+	 * log_output has TABLE): name is "schema.table", mtime the oldest
+	 * entry (0: empty), in_use unused. Freed with free_logfiles. */
+	int (*list_log_tables)(struct dbk_conn *conn, int64_t timeout_ms,
+	                       struct dbk_logfile_list **out, struct dbk_err *err);
+	int (*rotate_log_table)(struct dbk_conn *conn, const struct dbk_action *action,
+	                        struct dbk_outcome *out, struct dbk_err *err);
+
+	/* fn (NULL: none) is called during later actions on conn. */
+	void (*set_progress)(struct dbk_conn *conn, dbk_progress_fn fn, void *ctx);
 };
 
 typedef const struct dbk_driver *(*dbk_driver_entry_fn)(void);

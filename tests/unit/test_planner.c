@@ -1153,6 +1153,233 @@ static void test_server_logs(void **unused)
 
 /* ---- Statistics ---- */
 
+/* A crashed pg_repack leaves a trigger that copies every write into its log
+ * table: the trigger goes first, and the table only with it. */
+static void test_tool_triggers(void **unused)
+{
+	struct dbk_table v[2];
+	struct dbk_trigger tr = { .schema = "app", .table = "orders",
+	    .name = "repack_trigger", .tool = "pg_repack",
+	    .feeds_schema = "repack", .feeds_table = "log_16390", .id = 77,
+	    .table_id = 16390, .flags = DBK_TRF_TOOL_LEFTOVER };
+	struct dbk_trigger_list trl = { 1, &tr };
+	struct dbk_policy p;
+	struct fixture f;
+	struct dbk_plan *plan = NULL;
+	const struct dbk_plan_action *a = NULL;
+
+	(void)unused;
+	policy_init(&p, "hk");
+	p.scratch.tool_leftovers = true;
+	fixture_init(&f, &p, NULL);
+	v[0] = tbl("repack", "log_16390", 30 * DAY);
+	v[1] = tbl("repack", "table_16390", 30 * DAY);
+	v[0].flags = v[1].flags = DBK_TF_TOOL_LEFTOVER;
+	fixture_tables(&f, v, 2);
+	f.obs.triggers = &trl;
+
+	/* trigger first, then both tables */
+	plan = plan_of(&f, true);
+	assert_true(plan->n_actions >= 2);
+	a = &plan->actions[0];
+	assert_int_equal(a->act.kind, DBK_A_DROP_TRIGGER);
+	assert_int_equal(a->act.n_objects, 2);
+	assert_string_equal(a->act.objects[0].schema, "app");
+	assert_string_equal(a->act.objects[0].name, "repack_trigger");
+	assert_int_equal(a->act.objects[0].id, 77);
+	assert_string_equal(a->act.objects[1].name, "orders");
+	assert_int_equal(a->act.objects[1].id, 16390);
+	assert_non_null(strstr(a->reason, "pg_repack, which is not running"));
+	assert_true(dropped(plan, "repack", "log_16390"));
+	assert_true(dropped(plan, "repack", "table_16390"));
+	assert_null(find_finding(plan, "tool trigger left behind"));
+	dbk_plan_free(plan);
+
+	/* the trigger's schema not allowed: it stays, so does the table it
+	 * feeds (the other goes), and a warning says why */
+	static char *only_repack[] = { "repack" };
+	p.scratch.schemas = (struct dbk_strv){ 1, only_repack };
+	plan = plan_of(&f, true);
+	assert_int_equal(count_kind(plan, DBK_A_DROP_TRIGGER), 0);
+	assert_false(dropped(plan, "repack", "log_16390"));
+	assert_true(dropped(plan, "repack", "table_16390"));
+	assert_non_null(find_finding(plan, "tool trigger left behind (pg_repack)"));
+	assert_int_equal(find_finding(plan, "tool trigger")->severity, DBK_SEV_WARNING);
+	assert_string_equal(find_finding(plan, "tool trigger")->object, "app.orders");
+	dbk_plan_free(plan);
+	p.scratch.schemas = (struct dbk_strv){ 0, NULL };
+
+	/* tool_leftovers off: nothing of it, the warning stays */
+	p.scratch.tool_leftovers = false;
+	plan = plan_of(&f, true);
+	assert_int_equal(plan->n_actions, 0);
+	assert_non_null(find_finding(plan, "tool trigger left behind"));
+	dbk_plan_free(plan);
+	p.scratch.tool_leftovers = true;
+
+	/* the tool is running: neither trigger nor tables, no warning */
+	tr.flags = DBK_TRF_TOOL_RUNNING;
+	v[0].flags = v[1].flags = DBK_TF_TOOL_RUNNING;
+	plan = plan_of(&f, true);
+	assert_int_equal(plan->n_actions, 0);
+	assert_null(find_finding(plan, "tool trigger"));
+	dbk_plan_free(plan);
+
+	/* triggers not assessed: no tool table is dropped blind; a pattern
+	 * match that is no tool's still is */
+	tr.flags = DBK_TRF_TOOL_LEFTOVER;
+	v[0].flags = v[1].flags = DBK_TF_TOOL_LEFTOVER;
+	f.obs.triggers = NULL;
+	f.obs.triggers_failed = true;
+	v[1] = tbl("app", "tmp_x", 30 * DAY);
+	plan = plan_of(&f, true);
+	assert_false(dropped(plan, "repack", "log_16390"));
+	assert_true(dropped(plan, "app", "tmp_x"));
+	fixture_done(&f, plan);
+}
+
+static struct dbk_policy binlog_policy(void)
+{
+	struct dbk_policy p;
+
+	policy_init(&p, "srv");
+	p.scratch.enabled = false;
+	p.server_logs = (struct dbk_pol_serverlogs){ .enabled = true,
+	    .retention_s = 7 * DAY, .keep_min = 1, .forget_replica_s = 7 * DAY,
+	    .schedule.interval_s = HOUR };
+	return p;
+}
+
+/* A replica seen before and absent now holds every binary log back, with
+ * a warning, until it is back or forgotten; a connected one only the logs
+ * it still reads. */
+static void test_replicas_hold_binlogs(void **unused)
+{
+	struct dbk_logfile v[] = {
+		{ "bin.000001", MB, NOW - 30 * DAY, false },
+		{ "bin.000002", MB, NOW - 20 * DAY, false },
+		{ "bin.000003", MB, NOW, true },
+	};
+	struct dbk_replica r2 = { "2", "10.0.0.2", 3306, NULL };
+	struct dbk_replica_list connected = { 1, &r2 }, none = { 0, NULL };
+	struct dbk_policy p = binlog_policy();
+	struct fixture f;
+	struct dbk_plan *plan = NULL;
+	const struct dbk_finding *fi = NULL;
+
+	(void)unused;
+	fixture_init(&f, &p, NULL);
+	f.fl = (struct dbk_logfile_list){ DBK_NELEM(v), v };
+	f.obs.replicas = &connected;
+	dbk_state_observe_replicas(f.st, &connected, NOW - DAY, NOW - 8 * DAY);
+
+	/* connected: both old files go */
+	plan = plan_of(&f, true);
+	assert_int_equal(plan->n_actions, 1);
+	assert_int_equal(plan->actions[0].act.n_objects, 2);
+	dbk_plan_free(plan);
+
+	/* it reads bin.000002: only bin.000001 goes */
+	r2.needs_log = "bin.000002";
+	plan = plan_of(&f, true);
+	assert_int_equal(plan->n_actions, 1);
+	assert_int_equal(plan->actions[0].act.n_objects, 1);
+	assert_string_equal(plan->actions[0].act.objects[0].name, "bin.000001");
+	dbk_plan_free(plan);
+	r2.needs_log = NULL;
+
+	/* away (last seen a day ago): nothing goes, a warning names it */
+	f.obs.replicas = &none;
+	plan = plan_of(&f, true);
+	assert_int_equal(plan->n_actions, 0);
+	fi = find_finding(plan, "replica not connected (binary logs kept)");
+	assert_non_null(fi);
+	assert_int_equal(fi->severity, DBK_SEV_WARNING);
+	assert_string_equal(fi->object, "replica 2");
+	assert_non_null(strstr(fi->evidence, "10.0.0.2:3306"));
+	assert_non_null(strstr(fi->evidence, "1d ago"));
+	dbk_plan_free(plan);
+
+	/* away longer than forget_replica_after: purging goes on */
+	p.server_logs.forget_replica_s = 12 * HOUR;
+	plan = plan_of(&f, true);
+	assert_int_equal(plan->n_actions, 1);
+	assert_null(find_finding(plan, "replica not connected"));
+	dbk_plan_free(plan);
+	p.server_logs.forget_replica_s = 7 * DAY;
+
+	/* replicas could not be read: nothing goes */
+	f.obs.replicas = NULL;
+	f.obs.replicas_failed = true;
+	plan = plan_of(&f, true);
+	assert_int_equal(plan->n_actions, 0);
+	assert_non_null(find_finding(plan, "replicas not assessed"));
+	fixture_done(&f, plan);
+}
+
+/* The state remembers replicas: new ones first seen now, known ones keep
+ * theirs, absent ones stay until forgotten. */
+static void test_state_replicas(void **unused)
+{
+	struct dbk_replica a[] = { { "2", "h2", 3306, NULL },
+	                           { "3", NULL, 0, NULL } };
+	struct dbk_replica_list both = { 2, a }, only3 = { 1, &a[1] };
+	struct dbk_state *st = dbk_state_new_empty();
+	struct dbk_replica_seen r;
+
+	(void)unused;
+	dbk_state_observe_replicas(st, NULL, NOW, 0); /* not assessed */
+	assert_int_equal(dbk_state_n_replicas(st), 0);
+	dbk_state_observe_replicas(st, &both, NOW - 10 * DAY, 0);
+	dbk_state_observe_replicas(st, &only3, NOW - 5 * DAY, 0);
+	assert_int_equal(dbk_state_n_replicas(st), 2);
+	assert_true(dbk_state_replica(st, 0, &r));
+	assert_string_equal(r.id, "2");
+	assert_string_equal(r.host, "h2");
+	assert_int_equal(r.first_seen, NOW - 10 * DAY);
+	assert_int_equal(r.last_seen, NOW - 10 * DAY);
+	assert_true(dbk_state_replica(st, 1, &r));
+	assert_null(r.host);
+	assert_int_equal(r.last_seen, NOW - 5 * DAY);
+	/* forgotten: "2" was last seen before the limit */
+	dbk_state_observe_replicas(st, &only3, NOW, NOW - 7 * DAY);
+	assert_int_equal(dbk_state_n_replicas(st), 1);
+	assert_true(dbk_state_replica(st, 0, &r));
+	assert_string_equal(r.id, "3");
+	dbk_state_free(st);
+}
+
+/* Log tables are rotated when their oldest entry passes the retention,
+ * whatever the replicas do. */
+static void test_log_tables_rotate(void **unused)
+{
+	struct dbk_logfile lt[] = {
+		{ "mysql.slow_log", 5 * MB, NOW - 10 * DAY, false },
+		{ "mysql.general_log", MB, NOW - DAY, false },   /* too new */
+		{ "mysql.empty_log", 0, 0, false },              /* empty */
+	};
+	struct dbk_logfile_list ltl = { DBK_NELEM(lt), lt };
+	struct dbk_policy p = binlog_policy();
+	struct fixture f;
+	struct dbk_plan *plan = NULL;
+	const struct dbk_plan_action *a = NULL;
+
+	(void)unused;
+	fixture_init(&f, &p, NULL);
+	f.obs.log_tables = &ltl;
+	f.obs.replicas_failed = true; /* holds binary logs, not log tables */
+	plan = plan_of(&f, true);
+	assert_int_equal(plan->n_actions, 1);
+	a = &plan->actions[0];
+	assert_int_equal(a->act.kind, DBK_A_ROTATE_LOG_TABLE);
+	assert_string_equal(a->act.objects[0].schema, "mysql");
+	assert_string_equal(a->act.objects[0].name, "slow_log");
+	assert_int_equal(a->act.cutoff, NOW - 7 * DAY);
+	assert_int_equal(a->bytes, 5 * MB);
+	assert_int_equal(a->task, DBK_TASK_SERVER_LOGS);
+	fixture_done(&f, plan);
+}
+
 static void test_stats(void **unused)
 {
 	static char names[30][16];
@@ -1332,6 +1559,10 @@ int main(void)
 		cmocka_unit_test(test_index_baseline),
 		cmocka_unit_test(test_logs),
 		cmocka_unit_test(test_server_logs),
+		cmocka_unit_test(test_tool_triggers),
+		cmocka_unit_test(test_replicas_hold_binlogs),
+		cmocka_unit_test(test_state_replicas),
+		cmocka_unit_test(test_log_tables_rotate),
 		cmocka_unit_test(test_stats),
 		cmocka_unit_test(test_replica_plans_nothing),
 		cmocka_unit_test(test_two_policies_one_table),

@@ -274,3 +274,11 @@ void pgd_free_string(char *s)
 {
 	free(s);
 }
+
+void pgd_set_progress(struct dbk_conn *c, dbk_progress_fn fn, void *ctx)
+{
+	if (c == NULL)
+		return;
+	c->progress = fn;
+	c->progress_ctx = ctx;
+}

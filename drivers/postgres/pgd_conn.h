@@ -30,5 +30,8 @@ void pgd_cancel(struct dbk_conn *c);
 int pgd_quote_ident(struct dbk_conn *c, const char *ident, char *buf,
                     size_t len, struct dbk_err *err);
 void pgd_free_string(char *s);
+/* Stores fn and ctx in c (fn NULL: none); later actions on c report
+ * through them from the thread running the action. */
+void pgd_set_progress(struct dbk_conn *c, dbk_progress_fn fn, void *ctx);
 
 #endif

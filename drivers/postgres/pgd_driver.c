@@ -1,7 +1,7 @@
 /* drivers/postgres/pgd_driver.c: the PostgreSQL driver's op table and the
  * one exported symbol. Everything else in this .so is hidden; the ops live
  * in pgd_conn.c, pgd_observe.c, pgd_metrics.c, pgd_render.c, pgd_tables.c,
- * pgd_index.c and pgd_purge.c. */
+ * pgd_index.c, pgd_purge.c and pgd_trigger.c. */
 #include "dbkeeper_driver.h"
 #include "pgd_conn.h"
 #include "pgd_index.h"
@@ -10,6 +10,7 @@
 #include "pgd_purge.h"
 #include "pgd_render.h"
 #include "pgd_tables.h"
+#include "pgd_trigger.h"
 
 #ifndef DBK_VERSION
 #define DBK_VERSION "dev"
@@ -45,6 +46,16 @@ static const struct dbk_driver pgd_driver = {
 	.analyze = pgd_analyze,
 	.cancel = pgd_cancel,
 	.quote_ident = pgd_quote_ident,
+	/* ABI 1.1 */
+	.list_tool_triggers = pgd_list_tool_triggers,
+	.free_triggers = pgd_free_triggers,
+	.drop_trigger = pgd_drop_trigger,
+	/* Replicas and log tables are MySQL's: PostgreSQL has neither. */
+	.list_replicas = NULL,
+	.free_replicas = NULL,
+	.list_log_tables = NULL,
+	.rotate_log_table = NULL,
+	.set_progress = pgd_set_progress,
 };
 
 /* The one symbol the loader looks up (DBK_DRIVER_ENTRY). */

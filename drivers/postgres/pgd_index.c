@@ -340,7 +340,26 @@ static double pgd_pct(int64_t done, int64_t total)
 	return total > 0 ? 100.0 * (double)done / (double)total : 0.0;
 }
 
-/* Reads the progress row; a new phase is logged and remembered. */
+/* The agent's callback takes one pair: tuples while the tree is loaded,
+ * else blocks (table and index scans), else unknown (waiting phases). */
+static void pgd_progress_report(struct dbk_conn *c, const PGresult *res)
+{
+	const char *phase = PQgetvalue(res, 0, 0);
+	int64_t bdone = pgd_int(res, 0, 1, 0), btotal = pgd_int(res, 0, 2, 0);
+	int64_t tdone = pgd_int(res, 0, 3, 0), ttotal = pgd_int(res, 0, 4, 0);
+
+	if (strstr(phase, "tuples") != NULL && ttotal > 0)
+		pgd_progress(c, phase, tdone, ttotal);
+	else if (btotal > 0)
+		pgd_progress(c, phase, bdone, btotal);
+	else if (ttotal > 0)
+		pgd_progress(c, phase, tdone, ttotal);
+	else
+		pgd_progress(c, phase, 0, -1);
+}
+
+/* Reads the progress row and hands it to the agent's callback; a new
+ * phase is logged and remembered. */
 static void pgd_progress_poll(struct dbk_conn *c, struct pgd_progress *pr)
 {
 	const char *params[1] = { pr->pid };
@@ -357,6 +376,7 @@ static void pgd_progress_poll(struct dbk_conn *c, struct pgd_progress *pr)
 		PQclear(res);
 		return;
 	}
+	pgd_progress_report(c, res);
 	phase = PQgetvalue(res, 0, 0);
 	if (strcmp(phase, pr->phase) != 0) {
 		snprintf(pr->phase, sizeof pr->phase, "%s", phase);
@@ -440,6 +460,7 @@ static int pgd_rebuild_run(struct dbk_conn *c, struct pgd_run *r,
 	    pgd_set_timeouts(c, a->lock_timeout_ms, a->statement_timeout_ms, err) == -1)
 		return -1;
 	pgd_log(c, LOG_INFO, "%s: %s", c->target, a->sql);
+	pgd_progress(c, "rebuilding index", 0, -1); /* until a phase is read */
 	pgd_progress_open(c, &pr);
 	rc = pgd_rebuild_exec(c, a->sql, &pr, &e);
 	pgd_progress_close(&pr);
@@ -564,6 +585,7 @@ int pgd_drop_index(struct dbk_conn *c, const struct dbk_action *a,
 	if (pgd_action_start(c, a, 1, 2, err) == -1)
 		return -1;
 	pgd_run_init(&r, a);
+	pgd_progress(c, "dropping", 0, 1);
 	if ((go = pgd_dropcheck(c, &r, err)) == -1)
 		goto out;
 	if (go == 1) {
@@ -580,6 +602,7 @@ int pgd_drop_index(struct dbk_conn *c, const struct dbk_action *a,
 		if (go == -1)
 			pgd_run_note(&r, "lock not granted within %" PRId64 " ms", a->lock_timeout_ms);
 	}
+	pgd_progress(c, "dropping", r.status[0] == DBK_OBJ_DONE, 1);
 	pgd_run_finish(&r, out);
 	rc = 0;
 out:

@@ -13,12 +13,13 @@
  * bytes_after are the index's sizes. If an online rebuild fails or is
  * cancelled, the invalid _ccnew/_ccold copies it left are dropped
  * concurrently, so nothing invalid stays behind. A lock timeout is
- * SKIPPED_LOCKED (return 0). */
+ * SKIPPED_LOCKED (return 0). Progress: each phase read from
+ * pg_stat_progress_create_index with its tuples or blocks done/total. */
 int pgd_rebuild_index(struct dbk_conn *c, const struct dbk_action *a,
                       struct dbk_outcome *out, struct dbk_err *err);
 /* Drops an index only if it is still the one observed and is invalid or
  * a leftover (_ccnew/_ccold, pg_repack's index_<oid>); a valid index is
- * SKIPPED_CHANGED. */
+ * SKIPPED_CHANGED. Progress: "dropping", 0 then 1 of 1 when dropped. */
 int pgd_drop_index(struct dbk_conn *c, const struct dbk_action *a,
                    struct dbk_outcome *out, struct dbk_err *err);
 

@@ -1,10 +1,12 @@
 /* drivers/postgres/pgd_observe.c: what is in the database: tables (with
- * orphaned temp tables and pg_repack leftovers told apart), indexes (with a
- * statistics-based B-tree bloat estimate, validity, duplicates) and server
- * log files. One catalog query per kind, whatever the number of objects;
- * nothing here takes a lock that could queue behind an application. */
+ * orphaned temp tables and pg_repack leftovers told apart), pg_repack's
+ * triggers, indexes (with a statistics-based B-tree bloat estimate,
+ * validity, duplicates) and server log files. One catalog query per
+ * kind, whatever the number of objects; nothing here takes a lock that
+ * could queue behind an application. */
 #include "pgd_observe.h"
 
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -54,23 +56,6 @@
 	"  dbid = (SELECT d.oid FROM pg_database d" \
 	"   WHERE d.datname = pg_catalog.current_database()) AS dbid_ok" \
 	" FROM be1)"
-
-/* pg_repack is running when a session calls itself so, runs a query
- * naming it, or holds its advisory lock (pg_repack.c takes
- * pg_try_advisory_lock(16185446, <table>) while it works on a table). A
- * session whose query this role may not see could be it, too. Our own
- * queries carry a tag so the check skips them. */
-#define PGD_REPACK_LOCK "16185446"
-#define PGD_TAG "/* dbkeeper:observe */ "
-#define PGD_CTE_REPACK \
-	"repack AS (" \
-	" SELECT EXISTS (SELECT 1 FROM pg_stat_activity a" \
-	"  WHERE a.pid <> pg_catalog.pg_backend_pid()" \
-	"   AND (a.application_name ILIKE 'pg_repack%'" \
-	"    OR (a.query ILIKE '%repack%' AND a.query NOT LIKE '/* dbkeeper:%')" \
-	"    OR (a.backend_type = 'client backend' AND a.query = '<insufficient privilege>')))" \
-	"  OR EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory'" \
-	"   AND l.classid = " PGD_REPACK_LOCK " AND l.objsubid = 2) AS running)"
 
 #define PGD_TABLES_BODY \
 	"tmp AS (" \
@@ -191,6 +176,71 @@ void pgd_free_tables(struct dbk_table_list *l)
 		free((char *)l->v[i].schema);
 		free((char *)l->v[i].name);
 		free((char *)l->v[i].engine);
+	}
+	free(l->v);
+	free(l);
+}
+
+/* ---- Triggers other tools left ---- */
+
+static const char pgd_triggers_sql[] =
+	PGD_TAG "WITH " PGD_CTE_REPACK
+	" SELECT n.nspname, c.relname, t.tgname, t.oid, c.oid, " PGD_REPACK_TRIGGER_FN ","
+	"  (SELECT running FROM repack)"
+	" FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid"
+	" JOIN pg_namespace n ON n.oid = c.relnamespace"
+	" JOIN pg_proc p ON p.oid = t.tgfoid JOIN pg_namespace pn ON pn.oid = p.pronamespace"
+	" WHERE NOT t.tgisinternal"
+	"  AND (t.tgname = 'repack_trigger' OR " PGD_REPACK_TRIGGER_FN ")"
+	"  AND EXISTS (SELECT 1 FROM pg_namespace r WHERE r.nspname = 'repack')"
+	" ORDER BY n.nspname, c.relname, t.tgname";
+
+static void pgd_fill_trigger(struct dbk_trigger *t, const PGresult *res, int r)
+{
+	t->schema = pgd_str(res, r, 0);
+	t->table = pgd_str(res, r, 1);
+	t->name = pgd_str(res, r, 2);
+	t->tool = pgd_xstrdup("pg_repack");
+	t->id = (uint64_t)pgd_int(res, r, 3, 0);
+	t->table_id = (uint64_t)pgd_int(res, r, 4, 0);
+	t->feeds_schema = pgd_xstrdup("repack");
+	t->feeds_table = pgd_xasprintf("log_%" PRIu64, t->table_id);
+	t->flags = 0;
+	if (pgd_bool(res, r, 5))
+		t->flags = pgd_bool(res, r, 6) ? DBK_TRF_TOOL_RUNNING : DBK_TRF_TOOL_LEFTOVER;
+}
+
+int pgd_list_tool_triggers(struct dbk_conn *c, int64_t timeout_ms,
+                           struct dbk_trigger_list **out, struct dbk_err *err)
+{
+	PGresult *res = NULL;
+	struct dbk_trigger_list *l = NULL;
+	int n = 0;
+
+	if (pgd_observe(c, timeout_ms, pgd_triggers_sql, &res, "list_tool_triggers", err) == -1)
+		return -1;
+	n = PQntuples(res);
+	l = pgd_xcalloc(1, sizeof *l);
+	l->v = pgd_xcalloc((size_t)n, sizeof *l->v);
+	l->n = (size_t)n;
+	for (int r = 0; r < n; r++)
+		pgd_fill_trigger(&l->v[r], res, r);
+	PQclear(res);
+	*out = l;
+	return 0;
+}
+
+void pgd_free_triggers(struct dbk_trigger_list *l)
+{
+	if (l == NULL)
+		return;
+	for (size_t i = 0; i < l->n; i++) {
+		free((char *)l->v[i].schema);
+		free((char *)l->v[i].table);
+		free((char *)l->v[i].name);
+		free((char *)l->v[i].tool);
+		free((char *)l->v[i].feeds_schema);
+		free((char *)l->v[i].feeds_table);
 	}
 	free(l->v);
 	free(l);

@@ -83,6 +83,7 @@ static int pgd_batch(struct dbk_conn *c, struct pgd_run *r, struct pgd_batcher *
 		n = strtoll(PQcmdTuples(res), NULL, 10);
 		PQclear(res);
 		r->o.rows += n;
+		pgd_progress(c, "deleting", r->o.rows, -1); /* no cheap total */
 		b->batches++;
 		b->locked = 0;
 		b->finished = n < a->batch_rows;

@@ -11,7 +11,8 @@
  * batch deletes fewer than batch_rows (DONE), at deadline_ms or cancel()
  * (DONE, stopped_early), after three lock timeouts in a row
  * (SKIPPED_LOCKED, stopped_early) or on another error (FAILED, note);
- * outcome rows holds what was deleted either way. A lost connection is -1. */
+ * outcome rows holds what was deleted either way. A lost connection is -1.
+ * Progress after each batch: "deleting", rows so far, total unknown (-1). */
 int pgd_purge_rows(struct dbk_conn *c, const struct dbk_action *a,
                    struct dbk_outcome *out, struct dbk_err *err);
 /* Unlinks the named files from the server's log directory, on this host:

@@ -157,6 +157,24 @@ out:
 	return sql;
 }
 
+/* DROP TRIGGER "t" ON "s"."table": objects[0] is the trigger (schema:
+ * its table's), objects[1] the table, as the ABI gives them. */
+static char *pgd_render_trigger(struct dbk_conn *c, const struct dbk_object *objs,
+                                struct dbk_err *err)
+{
+	char *trg = NULL, *tbl = NULL, *sql = NULL;
+
+	if (pgd_need(c, strcmp(objs[0].schema, objs[1].schema) == 0,
+	    "drop_trigger: the trigger's schema is not its table's", err))
+		return NULL;
+	if ((trg = pgd_quote(c, objs[0].name, err)) != NULL &&
+	    (tbl = pgd_qualify(c, objs[1].schema, objs[1].name, err)) != NULL)
+		sql = pgd_xasprintf("DROP TRIGGER %s ON %s", trg, tbl);
+	free(tbl);
+	free(trg);
+	return sql;
+}
+
 static bool pgd_objects_named(const struct dbk_object *objs, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -200,6 +218,11 @@ char *pgd_render_objects(struct dbk_conn *c, const struct dbk_action *a,
 		if (pgd_need(c, pgd_objects_named(objs, n), "analyze needs schema-qualified tables", err))
 			return NULL;
 		return pgd_prefixed(c, "ANALYZE ", objs, n, err);
+	case DBK_A_DROP_TRIGGER:
+		if (pgd_need(c, n == 2 && pgd_objects_named(objs, n),
+		    "drop_trigger needs the trigger and its schema-qualified table", err))
+			return NULL;
+		return pgd_render_trigger(c, objs, err);
 	default:
 		pgd_err_set(err, DBK_E_UNSUPPORTED, "%s: render: unknown action kind %d",
 		    c->target, a->kind);

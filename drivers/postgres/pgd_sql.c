@@ -413,6 +413,13 @@ int64_t pgd_monotonic_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+void pgd_progress(struct dbk_conn *c, const char *phase, int64_t done,
+                  int64_t total)
+{
+	if (c->progress != NULL)
+		c->progress(c->progress_ctx, phase, done, total);
+}
+
 void pgd_log(struct dbk_conn *c, int level, const char *fmt, ...)
 {
 	va_list ap;

@@ -34,6 +34,8 @@ struct dbk_conn {
 	char target[64];       /* for messages */
 	int version_num;       /* server_version_num */
 	char app_name[64];
+	dbk_progress_fn progress; /* NULL: nobody asked; set_progress() */
+	void *progress_ctx;
 };
 
 /* ---- Allocation: abort on exhaustion, as the agent does. ---- */
@@ -124,6 +126,11 @@ bool pgd_sleep(struct dbk_conn *c, int64_t ms);
 int64_t pgd_monotonic_ms(void);
 /* "%lld" of v into buf (for parameters). */
 const char *pgd_i64(char *buf, size_t len, int64_t v);
+
+/* The agent's progress callback, when it set one; called only on the
+ * thread running the action (the one that called the op). */
+void pgd_progress(struct dbk_conn *c, const char *phase, int64_t done,
+                  int64_t total);
 
 /* host->log when the agent gave one. level is a syslog level. */
 void pgd_log(struct dbk_conn *c, int level, const char *fmt, ...)

@@ -11,6 +11,7 @@
 
 #include "pgd_action.h"
 #include "pgd_render.h"
+#include "pgd_trigger.h"
 
 /* Tables a DROP of t must lock as well: those t's foreign keys reference
  * (their FK triggers go) and a partition's parent. */
@@ -127,6 +128,12 @@ static void pgd_mark_done(struct pgd_run *r, size_t i, const int64_t *sizes)
 		r->o.bytes_before += sizes[i];
 }
 
+static void pgd_drop_progress(struct dbk_conn *c, const struct pgd_run *r)
+{
+	pgd_progress(c, "dropping", (int64_t)pgd_run_count(r, DBK_OBJ_DONE),
+	    (int64_t)r->a->n_objects);
+}
+
 /* One statement failed for all (say a view depends on one table): drop
  * each on its own so one table does not hold back the rest. */
 static int pgd_drop_each(struct dbk_conn *c, struct pgd_run *r,
@@ -150,6 +157,7 @@ static int pgd_drop_each(struct dbk_conn *c, struct pgd_run *r,
 			pgd_mark_done(r, i, sizes);
 		else
 			pgd_table_failed(c, r, i, &e);
+		pgd_drop_progress(c, r);
 	}
 	return 0;
 }
@@ -179,6 +187,7 @@ static int pgd_drop_locked(struct dbk_conn *c, struct pgd_run *r,
 		for (size_t i = 0; i < r->a->n_objects; i++)
 			if (r->status[i] == DBK_OBJ_PENDING)
 				pgd_mark_done(r, i, sizes);
+		pgd_drop_progress(c, r);
 	} else {
 		pgd_run_note(r, "one statement failed, dropping one by one");
 		if (pgd_drop_each(c, r, sizes, err) == -1)
@@ -204,14 +213,19 @@ int pgd_drop_tables(struct dbk_conn *c, const struct dbk_action *a,
 	pgd_run_init(&r, a);
 	oids = pgd_xcalloc(a->n_objects, sizeof *oids);
 	sizes = pgd_xcalloc(a->n_objects, sizeof *sizes);
+	pgd_drop_progress(c, &r);
 	if (pgd_begin(c, false, a->statement_timeout_ms, a->lock_timeout_ms, err) == -1)
 		goto out;
-	/* Before locking: skip what changed without touching it. Under the
-	 * locks: the authoritative check (names cannot change any more) and
-	 * the sizes, which cost nothing now. */
+	/* Before locking: skip what changed without touching it (a pg_repack
+	 * log table locked while its trigger lives would stall the writes
+	 * to its application table). Under the locks: the authoritative
+	 * check (names cannot change any more) and the sizes, which cost
+	 * nothing now. */
 	if (pgd_recheck(c, a->objects, a->n_objects, "rp", oids, NULL, r.status, err) == -1 ||
+	    pgd_keep_fed_logs(c, &r, oids, err) == -1 ||
 	    pgd_lock_all(c, &r, oids, err) == -1 ||
 	    pgd_recheck(c, a->objects, a->n_objects, "rp", oids, sizes, r.status, err) == -1 ||
+	    pgd_keep_fed_logs(c, &r, oids, err) == -1 ||
 	    pgd_drop_locked(c, &r, sizes, err) == -1 || pgd_commit(c, err) == -1)
 		goto out;
 	pgd_run_note(&r, "dropped %zu of %zu", pgd_run_count(&r, DBK_OBJ_DONE), a->n_objects);

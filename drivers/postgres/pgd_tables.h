@@ -11,8 +11,10 @@
  * then drop the locked ones in one statement: action->sql when all were
  * kept, else the same statement re-rendered for the rest (noted). If that
  * statement fails (a dependent view), each table is tried on its own.
+ * A pg_repack log table whose trigger still exists is refused (before and
+ * under the locks: SKIPPED_CHANGED, noted), whatever the planner thought.
  * Statuses: DONE, SKIPPED_LOCKED, SKIPPED_CHANGED, FAILED; bytes_before is
- * what the dropped tables held. */
+ * what the dropped tables held. Progress: "dropping", tables done/total. */
 int pgd_drop_tables(struct dbk_conn *c, const struct dbk_action *a,
                     struct dbk_outcome *out, struct dbk_err *err);
 /* ANALYZE the tables that still exist as observed, in one statement under

@@ -266,6 +266,17 @@ static int act_drop_mark(const struct dbk_action *a, size_t i, unsigned en,
 	return -1;
 }
 
+/* Tables dealt with (dropped, skipped or failed) out of all planned. */
+static void act_drop_progress(struct dbk_conn *conn, const struct dbk_action *a,
+                              const struct dbk_outcome *out)
+{
+	int64_t done = 0;
+
+	for (size_t i = 0; out->status != NULL && i < a->n_objects; i++)
+		done += out->status[i] != DBK_OBJ_PENDING;
+	myd_progress(conn, "dropping", done, (int64_t)a->n_objects);
+}
+
 /* One DROP TABLE per table still there after the multi-table statement
  * failed. Each waits at most lock_wait_timeout for its metadata lock. */
 static int act_drop_each(struct dbk_conn *conn, const struct dbk_action *a,
@@ -304,6 +315,7 @@ static int act_drop_each(struct dbk_conn *conn, const struct dbk_action *a,
 		}
 		free(sql);
 		sql = NULL;
+		act_drop_progress(conn, a, out);
 	}
 	free(keep);
 	return rc;
@@ -351,6 +363,7 @@ int myd_drop_tables(struct dbk_conn *conn, const struct dbk_action *a,
 		rc = 0;
 		goto out;
 	}
+	act_drop_progress(conn, a, out);
 	/* The planned text when every table is still there; otherwise the same
 	 * statement without the vanished ones (no IF EXISTS: vanishing is news). */
 	if (!all && (subset = myd_render_tables(conn, "DROP TABLE", a->objects, a->n_objects,
@@ -360,6 +373,7 @@ int myd_drop_tables(struct dbk_conn *conn, const struct dbk_action *a,
 		for (size_t i = 0; i < a->n_objects; i++)
 			if (keep[i])
 				act_status(out, i, DBK_OBJ_DONE);
+		act_drop_progress(conn, a, out);
 		rc = 0;
 		goto out;
 	}
@@ -633,8 +647,15 @@ int myd_rebuild_index(struct dbk_conn *conn, const struct dbk_action *a,
 	schema = myd_schema(conn, a->objects[0].schema);
 	if (act_table_bytes(conn, schema, table, &out->bytes_before, err) == -1)
 		goto out;
+	/* Start and end only: the server reports no progress of an online
+	 * (INPLACE) rebuild to the client, and performance_schema's stage
+	 * events need consumers that are off by default and a second session
+	 * polling while this one waits. */
+	myd_progress(conn, "rebuilding", 0, 1);
 	if ((rc = act_run_one(conn, a->sql, "rebuild", out, err)) == -1)
 		goto out;
+	if (out->status != NULL && out->status[0] == DBK_OBJ_DONE)
+		myd_progress(conn, "rebuilding", 1, 1);
 	if (out->status != NULL && out->status[0] == DBK_OBJ_DONE &&
 	    act_table_bytes(conn, schema, table, &out->bytes_after, err) == -1)
 		rc = -1;
@@ -749,6 +770,7 @@ struct act_purge {
 	struct myd_buf table;   /* `schema`.`name` */
 	bool lag_guard;         /* this server is a replica and the policy limits lag */
 	int64_t batches;
+	int64_t estimate;       /* old rows as the optimizer guesses them; -1: unknown */
 };
 
 static bool act_purge_should_stop(struct act_purge *p)
@@ -853,6 +875,39 @@ out:
 	return rc;
 }
 
+/* The optimizer's guess of the old rows, for progress: only a range read
+ * on an index of the time column gives one; a full scan's row count would
+ * be the whole table. -1 when there is no such guess. */
+static int64_t act_purge_estimate(struct act_purge *p)
+{
+	struct myd_buf sql = MYD_BUF_INIT;
+	struct dbk_err e;
+	MYSQL_RES *res = NULL;
+	MYSQL_ROW row = NULL;
+	int64_t n = -1;
+	int type = -1, rows = -1;
+
+	myd_buf_add(&sql, "EXPLAIN SELECT 1 FROM %s WHERE ", p->table.p);
+	if (myd_buf_ident(&sql, p->a->time_column, &e) == -1)
+		goto out;
+	if (p->shape.epoch_time)
+		myd_buf_add(&sql, " < %lld", (long long)p->a->cutoff);
+	else
+		myd_buf_add(&sql, " < FROM_UNIXTIME(%lld)", (long long)p->a->cutoff);
+	if ((res = myd_query(p->conn, sql.p, "purge estimate", &e)) == NULL)
+		goto out;
+	type = myd_field_index(res, "type");
+	rows = myd_field_index(res, "rows");
+	if (type >= 0 && rows >= 0 && (row = mysql_fetch_row(res)) != NULL &&
+	    row[type] != NULL && strcmp(row[type], "range") == 0)
+		n = myd_cell_i64(row[rows], -1);
+out:
+	if (res != NULL)
+		mysql_free_result(res);
+	myd_buf_free(&sql);
+	return n;
+}
+
 /* Sets @dbk_hi to the key of the batch_rows-th old row after @dbk_lo (a
  * consistent, lock-free read), or to @dbk_keep when fewer remain: *last. */
 static int act_purge_next_range(struct act_purge *p, bool *last, struct dbk_err *err)
@@ -929,6 +984,7 @@ static int act_purge_loop(struct act_purge *p, struct dbk_err *err)
 	int64_t n = 0;
 	int r = 0;
 
+	myd_progress(p->conn, "deleting", 0, p->estimate);
 	for (;;) {
 		if (act_purge_should_stop(p)) {
 			p->out->stopped_early = true;
@@ -948,6 +1004,7 @@ static int act_purge_loop(struct act_purge *p, struct dbk_err *err)
 		n = (int64_t)mysql_affected_rows(p->conn->my);
 		p->out->rows += n;
 		p->batches++;
+		myd_progress(p->conn, "deleting", p->out->rows, p->estimate);
 		/* Key ranges: done after the final range deletes less than a batch.
 		 * By time: done when a batch comes back short. */
 		if (n < a->batch_rows && (p->shape.form == MYD_PURGE_BY_TIME || last))
@@ -998,10 +1055,128 @@ int myd_purge_rows(struct dbk_conn *conn, const struct dbk_action *a,
 	if (myd_buf_ident(&p.table, a->objects[0].name, err) == -1 ||
 	    act_purge_setup(&p, err) == -1)
 		goto out;
+	p.estimate = conn->progress != NULL ? act_purge_estimate(&p) : -1;
 	rc = act_purge_loop(&p, err);
 	act_note(out, "%lld rows in %lld batches", (long long)out->rows, (long long)p.batches);
 out:
 	myd_purge_shape_clear(&p.shape);
 	myd_buf_free(&p.table);
+	return rc;
+}
+
+/* ---- rotate a server log table ---- */
+
+/* After a failed step: the work tables go again (the rotation's own first
+ * statement) and binary logging comes back on for the session (its last).
+ * Best effort; whatever stays is dropped by the next rotation's first
+ * statement. Not after a lost connection: nothing can run. */
+static void act_rotate_undo(struct dbk_conn *conn, const struct myd_rotation *r,
+                            size_t failed, struct dbk_outcome *out)
+{
+	struct dbk_err e;
+
+	if (failed > r->cleanup && myd_exec(conn, r->stmt[r->cleanup], "rotation cleanup",
+	                                    &e) == -1) {
+		act_note(out, "work tables left behind: %s", e.msg);
+		myd_log(conn, LOG_WARNING, "%s", e.msg);
+	}
+	if (r->binlog_off && failed > 0 &&
+	    myd_exec(conn, r->stmt[r->n - 1], "restore binary logging", &e) == -1)
+		myd_log(conn, LOG_WARNING, "%s", e.msg);
+}
+
+/* Entries the RENAME retired minus those copied: what the rotation
+ * removed. A scan like the copy's; -1 when it cannot be read. */
+static int64_t act_rotate_removed(struct dbk_conn *conn, const struct myd_rotation *r,
+                                  int64_t kept)
+{
+	struct myd_buf sql = MYD_BUF_INIT;
+	struct dbk_err e;
+	char *v = NULL;
+	int64_t n = -1;
+
+	myd_buf_add(&sql, "SELECT COUNT(*) FROM %s", r->old_table);
+	if (myd_query_value(conn, sql.p, "count rotated entries", &v, &e) == 0 && v != NULL)
+		n = myd_cell_i64(v, -1);
+	free(v);
+	myd_buf_free(&sql);
+	return n >= kept ? n - kept : -1;
+}
+
+/* Runs the rotation's statements in order (action->sql is them, joined);
+ * a lock not granted in time at any step skips the table. */
+static int act_rotate_run(struct dbk_conn *conn, const struct myd_rotation *r,
+                          struct dbk_outcome *out, struct dbk_err *err)
+{
+	struct dbk_err e;
+	int64_t kept = 0, removed = -1;
+
+	for (size_t i = 0; i < r->n; i++) {
+		/* A cancel stops the rotation before the swap; after it, the
+		 * rotation finishes (drops the old table, restores logging). */
+		if (i > 0 && i <= r->swap && myd_is_cancelled(conn)) {
+			act_rotate_undo(conn, r, i, out);
+			out->stopped_early = true;
+			act_note(out, "cancelled before the swap; nothing rotated");
+			return 0;
+		}
+		myd_progress(conn, "rotating", (int64_t)i, (int64_t)r->n);
+		if (myd_exec(conn, r->stmt[i], "rotate log table", &e) == -1) {
+			if (e.code != DBK_E_CONNECT)
+				act_rotate_undo(conn, r, i, out);
+			if (i > r->swap)
+				act_note(out, "rotated, but %s was not dropped", r->old_table);
+			if (e.code == DBK_E_LOCK_TIMEOUT) {
+				act_status(out, 0, DBK_OBJ_SKIPPED_LOCKED);
+				act_note(out, "%s", e.msg);
+				return 0;
+			}
+			act_status(out, 0, e.code == DBK_E_CANCELLED ? DBK_OBJ_PENDING
+			                                             : DBK_OBJ_FAILED);
+			act_note(out, "%s", e.msg);
+			if (err != NULL)
+				*err = e;
+			return -1;
+		}
+		if (i == r->copy)
+			kept = (int64_t)mysql_affected_rows(conn->my);
+		if (i == r->swap)
+			removed = act_rotate_removed(conn, r, kept);
+	}
+	myd_progress(conn, "rotating", (int64_t)r->n, (int64_t)r->n);
+	act_status(out, 0, DBK_OBJ_DONE);
+	out->rows = removed > 0 ? removed : 0;
+	if (removed >= 0)
+		act_note(out, "%lld entries removed, %lld kept", (long long)removed,
+		         (long long)kept);
+	else
+		act_note(out, "%lld entries kept", (long long)kept);
+	return 0;
+}
+
+int myd_rotate_log_table(struct dbk_conn *conn, const struct dbk_action *a,
+                         struct dbk_outcome *out, struct dbk_err *err)
+{
+	struct myd_rotation r;
+	int rc = -1, same = 0;
+
+	memset(&r, 0, sizeof r);
+	if (act_begin(conn, a, DBK_A_ROTATE_LOG_TABLE, out, err) == -1)
+		return -1;
+	/* Any object but the two log tables is refused here, as a failure. */
+	if (myd_rotation_build(conn, a, &r, err) == -1) {
+		act_status(out, 0, DBK_OBJ_FAILED);
+		act_note(out, "%s", err != NULL ? err->msg : "not rendered");
+		goto out;
+	}
+	if ((same = act_same_sql(conn, a, out, err)) != 0) {
+		if (same == 1)
+			act_status(out, 0, DBK_OBJ_SKIPPED_CHANGED);
+		rc = same == 1 ? 0 : -1;
+		goto out;
+	}
+	rc = act_rotate_run(conn, &r, out, err);
+out:
+	myd_rotation_clear(&r);
 	return rc;
 }

@@ -25,5 +25,10 @@ int myd_purge_server_logs(struct dbk_conn *conn, const struct dbk_action *action
                           struct dbk_outcome *out, struct dbk_err *err);
 int myd_analyze(struct dbk_conn *conn, const struct dbk_action *action,
                 struct dbk_outcome *out, struct dbk_err *err);
+/* Rotates mysql.slow_log or mysql.general_log (objects[0], schema "mysql";
+ * any other object is refused): the entries at or after action->cutoff
+ * stay, older ones go; out->rows counts those removed. */
+int myd_rotate_log_table(struct dbk_conn *conn, const struct dbk_action *action,
+                         struct dbk_outcome *out, struct dbk_err *err);
 
 #endif

@@ -1,6 +1,7 @@
 /* drivers/mysql/myd_conn.c: opens and closes the driver's session, takes the
  * one-agent-per-database lock, reports server facts, cancels from another
- * thread, quotes identifiers, and maps server errors to DBK_E_* codes.
+ * thread, quotes identifiers, keeps the progress hook, and maps server
+ * errors to DBK_E_* codes.
  * Observation and actions live in their own files. */
 #include "myd_conn.h"
 
@@ -50,6 +51,20 @@ void myd_log(struct dbk_conn *conn, int level, const char *fmt, ...)
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
 	conn->host.log(conn->host.ctx, level, msg);
+}
+
+void myd_set_progress(struct dbk_conn *conn, dbk_progress_fn fn, void *ctx)
+{
+	if (conn == NULL)
+		return;
+	conn->progress = fn;
+	conn->progress_ctx = ctx;
+}
+
+void myd_progress(struct dbk_conn *conn, const char *phase, int64_t done, int64_t total)
+{
+	if (conn != NULL && conn->progress != NULL)
+		conn->progress(conn->progress_ctx, phase, done, total);
 }
 
 /* ---- errors ---- */

@@ -37,6 +37,8 @@ struct dbk_conn {
 	int64_t stmt_limit_ms;    /* session statement time limit; 0: none */
 	int64_t stmt_started_ms;  /* monotonic start of the last statement */
 	atomic_bool cancelled;    /* set by cancel(); sticky for this conn */
+	dbk_progress_fn progress; /* NULL: nobody asked; set_progress() */
+	void *progress_ctx;
 };
 
 /* Server error numbers the C client's header (MariaDB's) does not name. */
@@ -60,6 +62,11 @@ int myd_server_info(struct dbk_conn *conn, struct dbk_server_info *out,
 void myd_cancel(struct dbk_conn *conn);
 int myd_quote_ident(struct dbk_conn *conn, const char *ident, char *buf,
                     size_t len, struct dbk_err *err);
+/* fn (NULL: none) hears of the progress of later actions on conn. */
+void myd_set_progress(struct dbk_conn *conn, dbk_progress_fn fn, void *ctx);
+/* Reports progress through the hook set_progress() gave (a no-op without
+ * one). total is -1 when unknown. */
+void myd_progress(struct dbk_conn *conn, const char *phase, int64_t done, int64_t total);
 
 /* Logs through the host's callback (a no-op without one). */
 void myd_log(struct dbk_conn *conn, int level, const char *fmt, ...)

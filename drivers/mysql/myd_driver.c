@@ -42,6 +42,9 @@ static const struct dbk_driver myd_driver = {
 	.analyze = myd_analyze,
 	.cancel = myd_cancel,
 	.quote_ident = myd_quote_ident,
+	.list_log_tables = myd_list_log_tables,
+	.rotate_log_table = myd_rotate_log_table,
+	.set_progress = myd_set_progress,
 };
 
 /* The entry point the agent's loader looks up (DBK_DRIVER_ENTRY). */

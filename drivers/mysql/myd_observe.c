@@ -1,14 +1,19 @@
-/* drivers/mysql/myd_observe.c: tables, indexes and binary logs of the
- * connected database, each from a few set-based catalog queries merged in C
- * (exact byte comparison of names: information_schema compares them
- * case-insensitively). Decides nothing; flags describe what is seen. */
+/* drivers/mysql/myd_observe.c: tables, indexes, binary logs and server
+ * log tables of the connected database, each from a few set-based catalog
+ * queries merged in C (exact byte comparison of names: information_schema
+ * compares them case-insensitively). Decides nothing; flags describe what
+ * is seen. */
 #include "myd_observe.h"
 
+#include <mysqld_error.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <syslog.h>
+
+#include "myd_render.h"
 
 /* gh-ost writes a heartbeat into its _t_ghc table several times a second;
  * one untouched for this long belongs to no running migration. */
@@ -203,8 +208,28 @@ static int obs_write_counts(struct dbk_conn *conn, int64_t left, struct obs_tabl
 	return 0;
 }
 
+/* The table a statistics row of a partition belongs to: "t#P#p0" and
+ * "t#P#p0#SP#s0" (MySQL 8 writes "#p#") are t's. NULL for other rows. */
+static struct dbk_table *obs_partition_owner(struct obs_tables *t, const char *name)
+{
+	const char *sep = NULL;
+	struct dbk_table *x = NULL;
+	char *base = NULL;
+
+	for (const char *s = strchr(name, '#'); s != NULL; s = strchr(s + 1, '#'))
+		if ((s[1] == 'P' || s[1] == 'p') && s[2] == '#')
+			sep = s;
+	if (sep == NULL || sep == name)
+		return NULL;
+	base = myd_xstrndup(name, (size_t)(sep - name));
+	x = obs_table_find(t, base);
+	free(base);
+	return x;
+}
+
 /* Last statistics refresh (ANALYZE or InnoDB's automatic recalculation)
- * from InnoDB's persistent statistics, which store plain names. */
+ * from InnoDB's persistent statistics, which store plain names, one row
+ * per partition: a partitioned table counts from its stalest partition. */
 static int obs_last_analyze(struct dbk_conn *conn, int64_t left, struct obs_tables *t,
                             struct dbk_err *err)
 {
@@ -212,6 +237,7 @@ static int obs_last_analyze(struct dbk_conn *conn, int64_t left, struct obs_tabl
 	MYSQL_RES *res = NULL;
 	MYSQL_ROW row = NULL;
 	struct dbk_table *x = NULL;
+	int64_t at = 0;
 	bool fatal = false;
 
 	myd_buf_select(conn, &sql, left);
@@ -222,46 +248,54 @@ static int obs_last_analyze(struct dbk_conn *conn, int64_t left, struct obs_tabl
 	myd_buf_free(&sql);
 	if (res == NULL)
 		return fatal ? -1 : 0;
-	while ((row = mysql_fetch_row(res)) != NULL)
-		if (row[0] != NULL && (x = obs_table_find(t, row[0])) != NULL)
-			x->last_analyze_at = myd_cell_i64(row[1], 0);
+	while ((row = mysql_fetch_row(res)) != NULL) {
+		if (row[0] == NULL || (at = myd_cell_i64(row[1], 0)) <= 0)
+			continue;
+		if ((x = obs_table_find(t, row[0])) != NULL)
+			x->last_analyze_at = at;
+		else if ((x = obs_partition_owner(t, row[0])) != NULL &&
+		         (x->last_analyze_at == 0 || at < x->last_analyze_at))
+			x->last_analyze_at = at;
+	}
 	mysql_free_result(res);
 	return 0;
 }
 
-/* Rows changed since InnoDB last computed statistics. InnoDB's catalog
- * names tables "db/table" filename-encoded, so only names made of
- * [A-Za-z0-9_] (where the encoding is the identity) can be matched. */
+/* Rows changed since InnoDB last computed statistics, from its in-memory
+ * counter (a table not opened since the server started has no row: left
+ * unknown). InnoDB names tables "db/table" in the server's file name
+ * encoding ("a b" is "a@0020b"), so the server decodes the names itself
+ * (CONVERT ... USING filename); a name that does not encode back to the
+ * same bytes stays unmatched. A raw '#' only starts a partition suffix
+ * ("t#P#p0"): partitions are summed, #sql orphans (empty base) skipped. */
 static int obs_modified(struct dbk_conn *conn, int64_t left, struct obs_tables *t,
                         struct dbk_err *err)
 {
-	struct myd_buf sql = MYD_BUF_INIT, pfx = MYD_BUF_INIT;
+	struct myd_buf sql = MYD_BUF_INIT;
 	MYSQL_RES *res = NULL;
 	MYSQL_ROW row = NULL;
 	struct dbk_table *x = NULL;
-	const char *slash = NULL;
 	bool fatal = false;
 
-	if (!obs_plain_name(conn->prm.database))
-		return 0;
-	myd_buf_add(&pfx, "%s/", conn->prm.database);
 	myd_buf_select(conn, &sql, left);
-	myd_buf_add(&sql, "NAME, MODIFIED_COUNTER FROM information_schema.%s WHERE NAME LIKE ",
+	myd_buf_add(&sql, "CONVERT(CONVERT(b USING filename) USING utf8mb4), SUM(c) FROM"
+	            " (SELECT CAST(SUBSTRING_INDEX(SUBSTRING(s.NAME, LENGTH(p.pfx) + 1), '#', 1)"
+	            " AS BINARY) AS b, s.MODIFIED_COUNTER AS c FROM information_schema.%s s,"
+	            " (SELECT CONCAT(CONVERT(CONVERT(",
 	            conn->mariadb || conn->version_num < 80000 ? "INNODB_SYS_TABLESTATS"
 	                                                       : "INNODB_TABLESTATS");
-	obs_buf_like_prefix(conn, &sql, pfx.p);
+	myd_buf_literal(conn, &sql, conn->prm.database);
+	myd_buf_add(&sql, " USING filename) USING binary), '/') AS pfx) p"
+	            " WHERE LEFT(s.NAME, LENGTH(p.pfx)) = p.pfx) m"
+	            " WHERE b <> '' AND CAST(CONVERT(CONVERT(CONVERT(b USING filename)"
+	            " USING utf8mb4) USING filename) AS BINARY) = b GROUP BY b");
 	res = obs_optional(conn, sql.p, "rows modified since statistics", &fatal, err);
 	myd_buf_free(&sql);
-	myd_buf_free(&pfx);
 	if (res == NULL)
 		return fatal ? -1 : 0;
-	while ((row = mysql_fetch_row(res)) != NULL) {
-		if (row[0] == NULL || (slash = strchr(row[0], '/')) == NULL ||
-		    !obs_plain_name(slash + 1))
-			continue;
-		if ((x = obs_table_find(t, slash + 1)) != NULL)
+	while ((row = mysql_fetch_row(res)) != NULL)
+		if (row[0] != NULL && (x = obs_table_find(t, row[0])) != NULL)
 			x->mods_since_analyze = myd_cell_i64(row[1], -1);
-	}
 	mysql_free_result(res);
 	return 0;
 }
@@ -1003,4 +1037,111 @@ void myd_free_logfiles(struct dbk_logfile_list *list)
 		free((char *)list->v[i].name);
 	free(list->v);
 	free(list);
+}
+
+/* ---- server log tables ---- */
+
+/* log_output is a set: "FILE,TABLE", "TABLE", "NONE". */
+static bool obs_logs_to_tables(const char *log_output)
+{
+	const char *s = log_output, *end = NULL;
+	size_t n = 0;
+
+	while (s != NULL && *s != '\0') {
+		end = strchr(s, ',');
+		n = end != NULL ? (size_t)(end - s) : strlen(s);
+		if (n == 5 && strncasecmp(s, "TABLE", 5) == 0)
+			return true;
+		s = end != NULL ? end + 1 : NULL;
+	}
+	return false;
+}
+
+static bool obs_access_denied(unsigned e)
+{
+	return e == ER_TABLEACCESS_DENIED_ERROR || e == ER_COLUMNACCESS_DENIED_ERROR ||
+	       e == ER_DBACCESS_DENIED_ERROR;
+}
+
+/* One log table's oldest entry (unix time; 0: empty) and its data length
+ * when the engine reports one (CSV, the default, does not: -1). The oldest
+ * entry needs a scan: log tables have no index. Returns 0, 1 when the
+ * account may not read the table (rotation is optional, as its grants
+ * are: such a table is not looked after), -1 on error. */
+static int obs_log_table(struct dbk_conn *conn, const struct myd_log_table *lt,
+                         int64_t deadline, struct dbk_logfile *f, struct dbk_err *err)
+{
+	struct myd_buf sql = MYD_BUF_INIT, name = MYD_BUF_INIT;
+	struct dbk_err e;
+	MYSQL_RES *res = NULL;
+	MYSQL_ROW row = NULL;
+	int64_t left = 0;
+	int rc = -1;
+
+	if (!obs_left(deadline, &left)) {
+		myd_err_set(err, DBK_E_TIMEOUT, "%s: server log tables: out of time", conn->target);
+		goto out;
+	}
+	myd_buf_select(conn, &sql, left);
+	myd_buf_add(&sql, "(SELECT UNIX_TIMESTAMP(MIN(");
+	if (myd_buf_ident(&sql, lt->time_column, err) == -1)
+		goto out;
+	myd_buf_add(&sql, ")) FROM `mysql`.");
+	if (myd_buf_ident(&sql, lt->name, err) == -1)
+		goto out;
+	myd_buf_add(&sql, "), (SELECT IF(ENGINE = 'CSV', NULL, DATA_LENGTH)"
+	            " FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'mysql'"
+	            " AND TABLE_NAME = ");
+	myd_buf_literal(conn, &sql, lt->name);
+	myd_buf_add(&sql, ")");
+	if ((res = myd_query(conn, sql.p, "server log table", &e)) == NULL) {
+		if (obs_access_denied(myd_errno(conn))) {
+			myd_log(conn, LOG_DEBUG, "%s (not looked after)", e.msg);
+			rc = 1;
+		} else if (err != NULL) {
+			*err = e;
+		}
+		goto out;
+	}
+	if ((row = mysql_fetch_row(res)) == NULL) {
+		myd_err_set(err, DBK_E_INTERNAL, "%s: server log table: no row", conn->target);
+		goto out;
+	}
+	myd_buf_add(&name, "mysql.%s", lt->name);
+	f->name = myd_buf_take(&name);
+	f->mtime = myd_cell_i64(row[0], 0);
+	f->size_bytes = myd_cell_i64(row[1], -1);
+	rc = 0;
+out:
+	if (res != NULL)
+		mysql_free_result(res);
+	myd_buf_free(&sql);
+	return rc;
+}
+
+int myd_list_log_tables(struct dbk_conn *conn, int64_t timeout_ms,
+                        struct dbk_logfile_list **out, struct dbk_err *err)
+{
+	struct dbk_logfile_list *list = NULL;
+	int64_t deadline = obs_deadline(timeout_ms);
+	char *lo = NULL;
+	int rc = -1, r = 0;
+
+	if (myd_query_value(conn, "SELECT @@log_output", "log output", &lo, err) == -1)
+		goto out;
+	list = myd_xcalloc(1, sizeof *list);
+	list->v = myd_xcalloc(myd_n_log_tables, sizeof *list->v);
+	for (size_t i = 0; obs_logs_to_tables(lo) && i < myd_n_log_tables; i++) {
+		if ((r = obs_log_table(conn, &myd_log_tables[i], deadline, &list->v[list->n],
+		                       err)) == -1)
+			goto out;
+		list->n += r == 0;
+	}
+	*out = list;
+	list = NULL;
+	rc = 0;
+out:
+	myd_free_logfiles(list);
+	free(lo);
+	return rc;
 }

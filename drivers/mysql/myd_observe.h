@@ -1,6 +1,7 @@
 /* drivers/mysql/myd_observe.h: what is there: tables (with orphan #sql and
  * online-schema-change leftovers told apart), indexes (sizes, fragmentation
- * estimate, redundancy, use) and binary logs. Read-only, set-based. */
+ * estimate, redundancy, use), binary logs and the server's log tables.
+ * Read-only, set-based. */
 #ifndef MYD_OBSERVE_H
 #define MYD_OBSERVE_H
 
@@ -28,5 +29,12 @@ void myd_free_logfiles(struct dbk_logfile_list *list);
  * name: "#mysql50#" on MariaDB and MySQL < 8, "" on MySQL 8 (which dropped
  * it). list_tables reports orphans already spelled with it. */
 const char *myd_orphan_prefix(const struct dbk_conn *conn);
+
+/* The server's log tables, mysql.slow_log and mysql.general_log, when
+ * log_output has TABLE (else an empty list): name "mysql.<table>", mtime
+ * the oldest entry (0: empty), size_bytes -1 unless the engine reports a
+ * data length. Freed with myd_free_logfiles. */
+int myd_list_log_tables(struct dbk_conn *conn, int64_t timeout_ms,
+                        struct dbk_logfile_list **out, struct dbk_err *err);
 
 #endif

@@ -1,5 +1,5 @@
-/* drivers/mysql/myd_render.c: turns an action into the one statement the
- * executor will run. Names are quoted by backtick doubling, strings by
+/* drivers/mysql/myd_render.c: turns an action into the statement the
+ * executor will run (a log table rotation: its statements, in order). Names are quoted by backtick doubling, strings by
  * mysql_real_escape_string, numbers are literals; nothing unquoted from
  * the catalog ever reaches SQL. Performs no change on the server. */
 #include "myd_render.h"
@@ -424,6 +424,154 @@ out:
 	return sql;
 }
 
+/* ---- server log tables ---- */
+
+const struct myd_log_table myd_log_tables[] = {
+	{ "slow_log", "start_time" },
+	{ "general_log", "event_time" },
+};
+const size_t myd_n_log_tables = MYD_NELEM(myd_log_tables);
+
+/* Names are compared byte for byte: only the two tables themselves. */
+static const struct myd_log_table *rnd_log_table(const struct dbk_object *o)
+{
+	if (o->schema == NULL || strcmp(o->schema, "mysql") != 0 || o->name == NULL)
+		return NULL;
+	for (size_t i = 0; i < MYD_NELEM(myd_log_tables); i++)
+		if (strcmp(o->name, myd_log_tables[i].name) == 0)
+			return &myd_log_tables[i];
+	return NULL;
+}
+
+void myd_rotation_clear(struct myd_rotation *r)
+{
+	if (r == NULL)
+		return;
+	for (size_t i = 0; i < r->n; i++)
+		free(r->stmt[i]);
+	free(r->old_table);
+	memset(r, 0, sizeof *r);
+}
+
+/* Appends `mysql`.`<table><suffix>`. */
+static int rnd_log_name(struct myd_buf *b, const char *table, const char *suffix,
+                        struct dbk_err *err)
+{
+	struct myd_buf name = MYD_BUF_INIT;
+	int rc = 0;
+
+	myd_buf_add(&name, "%s%s", table, suffix);
+	myd_buf_add(b, "`mysql`.");
+	rc = myd_buf_ident(b, name.p, err);
+	myd_buf_free(&name);
+	return rc;
+}
+
+static void rnd_rotation_add(struct myd_rotation *r, struct myd_buf *b)
+{
+	r->stmt[r->n++] = myd_buf_take(b);
+}
+
+/* Entries at or after the cutoff stay. UNIX_TIMESTAMP of a TIMESTAMP
+ * column is exact in any session time zone (FROM_UNIXTIME would compare
+ * local times, ambiguous in the hour a DST change repeats). Entries the
+ * server logs between the copy and the RENAME are lost with the old table:
+ * a log table accepts no INSERT, so they cannot be carried over. */
+int myd_rotation_build(struct dbk_conn *conn, const struct dbk_action *a,
+                       struct myd_rotation *r, struct dbk_err *err)
+{
+	const struct myd_log_table *lt = NULL;
+	const char *t = NULL;
+	struct myd_buf b = MYD_BUF_INIT;
+	struct myd_rotation x;
+	char *binlog = NULL;
+	int rc = -1, q = 0;
+
+	memset(&x, 0, sizeof x);
+	if (a->n_objects != 1 || (lt = rnd_log_table(&a->objects[0])) == NULL)
+		return myd_err_set(err, DBK_E_QUERY, "%s: refusing to rotate %s%s%s: not a "
+		                   "server log table (mysql.slow_log, mysql.general_log)",
+		                   conn->target, a->objects[0].schema ? a->objects[0].schema : "",
+		                   a->objects[0].schema ? "." : "",
+		                   a->objects[0].name ? a->objects[0].name : "(no name)");
+	if (a->cutoff <= 0)
+		return myd_err_set(err, DBK_E_INTERNAL, "%s: log table rotation without a cutoff",
+		                   conn->target);
+	t = lt->name;
+	/* Unreplicated: a replica's log tables hold the replica's own entries. */
+	if (myd_query_value(conn, "SELECT @@log_bin AND @@SESSION.sql_log_bin",
+	                    "binary logging state", &binlog, err) == -1)
+		goto out;
+	x.binlog_off = binlog != NULL && strcmp(binlog, "1") == 0;
+	if (x.binlog_off) {
+		myd_buf_add(&b, "SET SESSION sql_log_bin = 0");
+		rnd_rotation_add(&x, &b);
+	}
+	/* Work tables an interrupted rotation left behind go first. */
+	x.cleanup = x.n;
+	myd_buf_add(&b, "DROP TABLE IF EXISTS ");
+	q |= rnd_log_name(&b, t, "_dbk_new", err);
+	myd_buf_add(&b, ", ");
+	q |= rnd_log_name(&b, t, "_dbk_old", err);
+	rnd_rotation_add(&x, &b);
+	myd_buf_add(&b, "CREATE TABLE ");
+	q |= rnd_log_name(&b, t, "_dbk_new", err);
+	myd_buf_add(&b, " LIKE ");
+	q |= rnd_log_name(&b, t, "", err);
+	rnd_rotation_add(&x, &b);
+	x.copy = x.n;
+	myd_buf_add(&b, "INSERT INTO ");
+	q |= rnd_log_name(&b, t, "_dbk_new", err);
+	myd_buf_add(&b, " SELECT * FROM ");
+	q |= rnd_log_name(&b, t, "", err);
+	myd_buf_add(&b, " WHERE UNIX_TIMESTAMP(");
+	q |= myd_buf_ident(&b, lt->time_column, err);
+	myd_buf_add(&b, ") >= %lld", (long long)a->cutoff);
+	rnd_rotation_add(&x, &b);
+	x.swap = x.n;
+	myd_buf_add(&b, "RENAME TABLE ");
+	q |= rnd_log_name(&b, t, "", err);
+	myd_buf_add(&b, " TO ");
+	q |= rnd_log_name(&b, t, "_dbk_old", err);
+	myd_buf_add(&b, ", ");
+	q |= rnd_log_name(&b, t, "_dbk_new", err);
+	myd_buf_add(&b, " TO ");
+	q |= rnd_log_name(&b, t, "", err);
+	rnd_rotation_add(&x, &b);
+	q |= rnd_log_name(&b, t, "_dbk_old", err);
+	x.old_table = myd_buf_take(&b);
+	myd_buf_add(&b, "DROP TABLE %s", x.old_table);
+	rnd_rotation_add(&x, &b);
+	if (x.binlog_off) {
+		myd_buf_add(&b, "SET SESSION sql_log_bin = 1");
+		rnd_rotation_add(&x, &b);
+	}
+	if (q != 0)
+		goto out;
+	*r = x;
+	memset(&x, 0, sizeof x);
+	rc = 0;
+out:
+	myd_rotation_clear(&x);
+	myd_buf_free(&b);
+	free(binlog);
+	return rc;
+}
+
+static char *rnd_rotate(struct dbk_conn *conn, const struct dbk_action *a,
+                        struct dbk_err *err)
+{
+	struct myd_rotation r;
+	struct myd_buf b = MYD_BUF_INIT;
+
+	if (myd_rotation_build(conn, a, &r, err) == -1)
+		return NULL;
+	for (size_t i = 0; i < r.n; i++)
+		myd_buf_add(&b, "%s%s", i ? "; " : "", r.stmt[i]);
+	myd_rotation_clear(&r);
+	return myd_buf_take(&b);
+}
+
 int myd_render(struct dbk_conn *conn, const struct dbk_action *action, char **sql,
                struct dbk_err *err)
 {
@@ -452,6 +600,9 @@ int myd_render(struct dbk_conn *conn, const struct dbk_action *action, char **sq
 		break;
 	case DBK_A_PURGE_SERVER_LOGS:
 		s = rnd_purge_logs(conn, action, err);
+		break;
+	case DBK_A_ROTATE_LOG_TABLE:
+		s = rnd_rotate(conn, action, err);
 		break;
 	default:
 		return myd_err_set(err, DBK_E_UNSUPPORTED, "%s: render: unknown action kind %d",

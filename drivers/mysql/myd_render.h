@@ -54,4 +54,36 @@ void myd_binlogs_clear(struct myd_binlogs *b);
 /* Position of name in b, or -1. */
 long myd_binlogs_find(const struct myd_binlogs *b, const char *name);
 
+/* The server's own log tables (schema mysql, written when log_output has
+ * TABLE) and the column holding each entry's time. */
+struct myd_log_table {
+	const char *name;
+	const char *time_column;
+};
+extern const struct myd_log_table myd_log_tables[];
+extern const size_t myd_n_log_tables;
+
+/* A log table rotation, one statement per element: render() joins them
+ * with "; ", the action runs them in order. Log tables refuse DELETE, so
+ * the entries to keep are copied into a fresh table that one RENAME swaps
+ * in; the old table is dropped. */
+#define MYD_ROTATE_MAX 7
+struct myd_rotation {
+	char *stmt[MYD_ROTATE_MAX];
+	size_t n;
+	size_t cleanup;   /* DROP TABLE IF EXISTS of both work tables: first, and
+	                   * again after a failure */
+	size_t copy;      /* INSERT ... SELECT of the entries that stay */
+	size_t swap;      /* the RENAME */
+	bool binlog_off;  /* stmt[0] stops binary logging for the session and
+	                   * stmt[n - 1] restores it: each server rotates its own */
+	char *old_table;  /* `mysql`.`<table>_dbk_old`, what the RENAME retired */
+};
+/* Builds the rotation of action->objects[0], which must be one of
+ * myd_log_tables in schema mysql (anything else is refused). Reads
+ * @@log_bin. Returns 0, or -1 with *err set. */
+int myd_rotation_build(struct dbk_conn *conn, const struct dbk_action *action,
+                       struct myd_rotation *r, struct dbk_err *err) MYD_MUSTCHECK;
+void myd_rotation_clear(struct myd_rotation *r);
+
 #endif

@@ -1,12 +1,14 @@
 /* drivers/mysql/myd_driver.c: the MySQL/MariaDB driver's one exported
  * symbol and its const operation table. The operations live in myd_conn.c,
- * myd_observe.c, myd_metrics.c, myd_render.c and myd_actions.c. */
+ * myd_observe.c, myd_metrics.c, myd_render.c, myd_actions.c and
+ * myd_replicas.c. */
 #include "dbkeeper_driver.h"
 #include "myd_actions.h"
 #include "myd_conn.h"
 #include "myd_metrics.h"
 #include "myd_observe.h"
 #include "myd_render.h"
+#include "myd_replicas.h"
 
 #ifndef DBK_VERSION
 #define DBK_VERSION "0.0.0"
@@ -45,6 +47,8 @@ static const struct dbk_driver myd_driver = {
 	.list_log_tables = myd_list_log_tables,
 	.rotate_log_table = myd_rotate_log_table,
 	.set_progress = myd_set_progress,
+	.list_replicas = myd_list_replicas,
+	.free_replicas = myd_free_replicas,
 };
 
 /* The entry point the agent's loader looks up (DBK_DRIVER_ENTRY). */

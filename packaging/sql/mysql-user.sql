@@ -40,7 +40,7 @@
 --   DELETE on each log table (not the schema): purging old rows.
 --   PROCESS (global): information_schema.PROCESSLIST of all sessions (is
 --     a schema-change tool still running?) and the INNODB_* tables
---     (tablespace sizes, metrics). Not optional: without it the other
+--     (tablespace sizes, metrics, rows modified since the last ANALYZE). Not optional: without it the other
 --     sessions are invisible, and a running tool's tables would be
 --     protected only by its triggers, heartbeat and write activity.
 --   SELECT on performance_schema: per-table write counts (is a scratch
@@ -56,8 +56,13 @@
 --   Binary logs (optional, @server_logs = 0 leaves them out): BINLOG
 --     MONITOR (MariaDB 10.5.2+; REPLICATION CLIENT before, and on MySQL)
 --     for SHOW BINARY LOGS; BINLOG ADMIN (MariaDB 10.5.2+), BINLOG_ADMIN
---     (MySQL 8) or SUPER (older) for PURGE BINARY LOGS.
+--     (MySQL 8) or SUPER (older) for PURGE BINARY LOGS; REPLICATION
+--     MASTER ADMIN (MariaDB 10.5.2+; REPLICATION SLAVE before, and on
+--     MySQL) for SHOW REPLICA HOSTS / SHOW REPLICAS: which replicas read
+--     the binary logs. Without it no binary log is purged. Caution:
+--     REPLICATION SLAVE also lets the account stream the binary logs.
 --   Nothing for GET_LOCK (one agent per server and database).
+--   Server log tables: see the optional block at the end (not granted here).
 
 -- ---- Parameters and derived names ----
 SET @agent_user = COALESCE(@agent_user, 'dbkeeper');
@@ -121,10 +126,39 @@ PREPARE dbk_stmt FROM @dbk_sql; EXECUTE dbk_stmt; DEALLOCATE PREPARE dbk_stmt;
 -- ---- Binary log retention (optional) ----
 SET @dbk_sql = IF(NOT @server_logs, 'DO 0', CONCAT('GRANT ',
     CASE
-    WHEN @dbk_mariadb AND @dbk_version >= 100502 THEN 'BINLOG MONITOR, BINLOG ADMIN'
-    WHEN NOT @dbk_mariadb AND @dbk_version >= 80000 THEN 'REPLICATION CLIENT, BINLOG_ADMIN'
-    ELSE 'REPLICATION CLIENT, SUPER'
+    WHEN @dbk_mariadb AND @dbk_version >= 100502 THEN 'BINLOG MONITOR, BINLOG ADMIN, REPLICATION MASTER ADMIN'
+    WHEN NOT @dbk_mariadb AND @dbk_version >= 80000 THEN 'REPLICATION CLIENT, BINLOG_ADMIN, REPLICATION SLAVE'
+    ELSE 'REPLICATION CLIENT, SUPER, REPLICATION SLAVE'
     END, ' ON *.* TO ', @dbk_account));
 PREPARE dbk_stmt FROM @dbk_sql; EXECUTE dbk_stmt; DEALLOCATE PREPARE dbk_stmt;
+
+-- ---- Server log tables (optional; this script does not grant them) ----
+-- With log_output=TABLE the server logs into mysql.slow_log and
+-- mysql.general_log, and a policy's server_logs section has dbkeeper
+-- rotate them: log tables refuse DELETE, so the entries to keep are copied
+-- into mysql.<table>_dbk_new, one RENAME swaps it in as mysql.<table>_dbk_old
+-- goes out, and that one is dropped. Each of the three names needs SELECT,
+-- INSERT, CREATE, DROP and ALTER (RENAME takes ALTER and DROP on the old
+-- name, CREATE and INSERT on the new one). Caution: DROP and ALTER on a log
+-- table also let the account drop or alter it. Verified on MariaDB 10.11;
+-- run as an administrator, with the account named as above:
+--
+--   GRANT SELECT, INSERT, CREATE, DROP, ALTER ON mysql.slow_log TO 'dbkeeper'@'localhost';
+--   GRANT SELECT, INSERT, CREATE, DROP, ALTER ON mysql.slow_log_dbk_new TO 'dbkeeper'@'localhost';
+--   GRANT SELECT, INSERT, CREATE, DROP, ALTER ON mysql.slow_log_dbk_old TO 'dbkeeper'@'localhost';
+--   GRANT SELECT, INSERT, CREATE, DROP, ALTER ON mysql.general_log TO 'dbkeeper'@'localhost';
+--   GRANT SELECT, INSERT, CREATE, DROP, ALTER ON mysql.general_log_dbk_new TO 'dbkeeper'@'localhost';
+--   GRANT SELECT, INSERT, CREATE, DROP, ALTER ON mysql.general_log_dbk_old TO 'dbkeeper'@'localhost';
+--
+-- When the binary log is on, the rotation runs with SET SESSION
+-- sql_log_bin = 0 (each server rotates its own log tables; a replica must
+-- not replay the primary's), which needs BINLOG ADMIN (MariaDB 10.5.2+;
+-- granted above unless @server_logs = 0), SUPER (older MariaDB, MySQL 5.7)
+-- or SYSTEM_VARIABLES_ADMIN / SESSION_VARIABLES_ADMIN (MySQL 8):
+--
+--   GRANT BINLOG ADMIN ON *.* TO 'dbkeeper'@'localhost';
+--
+-- Without SELECT on a log table dbkeeper leaves that table alone; without
+-- the rest its rotation fails with the server's message.
 
 SELECT CONCAT('mysql-user.sql: ', @dbk_account, ' ready for schema ', @dbk_ident) AS dbkeeper;

@@ -214,6 +214,7 @@ can "read performance_schema" my_agent "SELECT COUNT(*) >= 0 FROM performance_sc
 can "read statistics timestamps" my_agent "SELECT COUNT(*) >= 0 FROM mysql.innodb_table_stats WHERE database_name = '$MY_DB'"
 can "read index sizes" my_agent "SELECT COUNT(*) >= 0 FROM mysql.innodb_index_stats WHERE database_name = '$MY_DB'"
 can "read global status and variables" my_agent "SHOW GLOBAL STATUS LIKE 'Uptime'"
+can "list replicas (SHOW SLAVE HOSTS)" my_agent "SHOW SLAVE HOSTS"
 can "SHOW BINARY LOGS" my_agent "SHOW BINARY LOGS"
 oldest=$(head -n1 <<<"$OUT" | cut -f1)
 

@@ -335,7 +335,8 @@ static bool confirm(void *ctx, const struct dbk_cycle *c)
 }
 
 /* The action's own progress, as the driver reports it: "building index
- * 45%" when the total is known, "deleting 120000" when not. */
+ * 45%" when the total is known, "deleting 120000" when only a count is,
+ * the phase alone otherwise. */
 static void detail_text(const struct tune *tn, char *buf, size_t len)
 {
 	buf[0] = '\0';
@@ -345,8 +346,10 @@ static void detail_text(const struct tune *tn, char *buf, size_t len)
 		snprintf(buf, len, " - %s %" PRId64 "%%", tn->phase,
 		         (tn->pdone > tn->ptotal ? tn->ptotal : tn->pdone) * 100 /
 		         tn->ptotal);
-	else
+	else if (tn->pdone > 0)
 		snprintf(buf, len, " - %s %" PRId64, tn->phase, tn->pdone);
+	else
+		snprintf(buf, len, " - %s", tn->phase);
 }
 
 static void bar_draw(struct tune *tn)

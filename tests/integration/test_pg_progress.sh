@@ -109,4 +109,70 @@ assert_eq 0 "$RC" "a second once exits 0"
 assert_not_contains "$OUT" "REINDEX" "the compact index is not rebuilt again"
 assert_eq "$(q "SELECT 'app.big_val_idx'::regclass::oid")" "$(jq '[.index_baselines[]][0].id' "$state")" \
 	"the baseline took the rebuilt index's id"
+# tune --apply shows the same phases (issue 5): on a terminal in the
+# progress bar, otherwise as one plain line per phase. The writer holds the
+# rebuild in "waiting for writers" until the phase has been shown.
+rebloat() {
+	pg "$PG_DB" >/dev/null <<'SQL'
+DELETE FROM public.release;
+INSERT INTO app.big SELECT i, i FROM generate_series(300001, 600000) i;
+DELETE FROM app.big WHERE id > 300000 OR id % 10 = 5;
+VACUUM ANALYZE app.big;
+SQL
+}
+hold_writer() {
+	PGAPPNAME=pggaps_writer pg "$PG_DB" >>"$WORK/writer.log" 2>&1 <<'SQL' &
+BEGIN;
+INSERT INTO app.big VALUES (0, 0);
+DO $$ BEGIN
+	WHILE NOT EXISTS (SELECT 1 FROM public.release) LOOP
+		PERFORM pg_catalog.pg_sleep(0.05);
+	END LOOP;
+END $$;
+COMMIT;
+SQL
+	wpid=$!
+	BG+=("$wpid")
+	wait_for 60 writer_in || fail "the writer never took its lock"
+}
+# tune_apply OUTFILE TTY(0|1): runs tune --apply --yes while the writer
+# holds the rebuild; releases it once OUTFILE shows the waiting phase.
+tune_apply() {
+	local out=$1 tty=$2 tpid
+	rebloat
+	hold_writer
+	set +e
+	if ((tty)); then
+		script -qec "$DBK_BIN -c $CONF_FILE tune pg --apply --yes" /dev/null >"$out" 2>&1 &
+	else
+		"$DBK_BIN" -c "$CONF_FILE" tune pg --apply --yes >"$out" 2>&1 &
+	fi
+	tpid=$!
+	BG+=("$tpid")
+	set -e
+	shown() { grep -q "waiting for writers" "$out"; }
+	wait_for 120 shown || fail "tune showed no rebuild phase: $(cat -v "$out" | tail -5)"
+	q "INSERT INTO public.release VALUES (1)" >/dev/null
+	set +e
+	wait "$tpid"
+	RC=$?
+	wait "$wpid"
+	set -e
+}
+tune_apply "$WORK/tune-tty.out" 1
+tty_out=$(cat -v "$WORK/tune-tty.out")
+assert_contains "$tty_out" '^M^[[K[' "on a terminal: the bar is redrawn in place"
+assert_contains "$tty_out" '0/1 rebuild index app.big_val_idx - waiting for writers before build ' \
+	"on a terminal: the bar shows the rebuild's phase"
+grep -Eq '\] 1/1 rebuild index app\.big_val_idx [0-9]+s done' <<<"$tty_out" &&
+	ok "and then the full bar with the outcome" || fail "no final bar: $tty_out"
+assert_eq "t" "$(q "SELECT indisvalid FROM pg_index WHERE indexrelid = 'app.big_val_idx'::regclass")" \
+	"the index rebuilt through tune is valid"
+tune_apply "$WORK/tune-plain.out" 0
+plain=$(cat "$WORK/tune-plain.out")
+assert_eq 0 "$RC" "tune --apply off a terminal exits 0"
+assert_contains "$plain" '[1/1] rebuild index app.big_val_idx ...' "off a terminal: a line when the action starts"
+assert_contains "$plain" '[1/1]   waiting for writers before build' "a line for the phase"
+assert_contains "$plain" '[1/1] rebuild index app.big_val_idx: done in' "a line when it ends"
+if grep -q $'\r' <<<"$plain"; then fail "carriage returns off a terminal"; else ok "no bar off a terminal"; fi
 finish

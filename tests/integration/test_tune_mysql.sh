@@ -154,6 +154,7 @@ traffic_stop
 # ---- --apply: progress lines off a terminal, a bar on one ----
 dbk -c "$WORK/apply.conf" tune my --apply --yes
 assert_contains "$OUT" "[1/1] drop tables $MY_DB.tmp_scratch ..." "not a terminal: plain progress lines"
+assert_contains "$OUT" "[1/1]   dropping" "and a line for the driver's phase"
 if grep -q $'\r' <<<"$OUT"; then fail "no carriage returns off a terminal"; else ok "no bar off a terminal"; fi
 assert_eq "0" "$(q "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = '$MY_DB'
 	AND TABLE_NAME = 'tmp_scratch'")" "the scratch table is gone"
@@ -164,6 +165,8 @@ wait_for 30 old_enough || fail "tmp_scratch2 never got older than min_age"
 script -qec "$DBK_BIN -c $WORK/apply.conf tune my --apply --yes" /dev/null >"$WORK/tty.out" 2>&1 || true
 assert_contains "$(cat -v "$WORK/tty.out")" '^M^[[K[##############################] 1/1 drop tables' \
 	"on a terminal: a progress bar"
+assert_contains "$(cat -v "$WORK/tty.out")" "drop tables $MY_DB.tmp_scratch2 - dropping " \
+	"the bar shows the driver's phase"
 
 # ---- A clean database raises no warning or critical finding ----
 my_fresh_db "$CLEAN_DB"

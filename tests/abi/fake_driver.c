@@ -1,6 +1,7 @@
 /* tests/abi/fake_driver.c: a tiny driver for the loader's ABI tests, built
  * once per defect (FAKE_WRONG_MAJOR, FAKE_SHORT_SIZE, FAKE_MISSING_OP,
- * FAKE_NO_SYMBOL, FAKE_NULL_TABLE, FAKE_WRONG_NAME, FAKE_NULL_NAME; none:
+ * FAKE_NO_SYMBOL, FAKE_NULL_TABLE, FAKE_WRONG_NAME, FAKE_NULL_NAME,
+ * FAKE_HALF_GROUP: an ABI 1.1 group of ops only partly there; none:
  * a good driver). FAKE_NAME is the file's name. No op is ever called. */
 #include "dbkeeper_driver.h"
 
@@ -104,6 +105,20 @@ static int fake_quote_ident(struct dbk_conn *c, const char *ident, char *buf,
 	return fake_fail(err);
 }
 
+#ifdef FAKE_HALF_GROUP
+static int fake_list_triggers(struct dbk_conn *c, int64_t timeout_ms,
+                              struct dbk_trigger_list **out, struct dbk_err *err)
+{
+	(void)c, (void)timeout_ms, (void)out;
+	return fake_fail(err);
+}
+
+static void fake_free_triggers(struct dbk_trigger_list *list)
+{
+	(void)list;
+}
+#endif
+
 static const struct dbk_opt_def fake_options[] = {
 	{ "conninfo", DBK_OPT_STRING, "connection string" },
 	{ "port", DBK_OPT_INT, "server port" },
@@ -160,6 +175,11 @@ static const struct dbk_driver fake_driver = {
 	.analyze = fake_act,
 	.cancel = fake_cancel,
 	.quote_ident = fake_quote_ident,
+#ifdef FAKE_HALF_GROUP
+	/* Triggers it can list and free, but not drop. */
+	.list_tool_triggers = fake_list_triggers,
+	.free_triggers = fake_free_triggers,
+#endif
 };
 
 /* FAKE_NO_SYMBOL exports an entry under a name the loader does not look

@@ -143,9 +143,13 @@ static void test_broken_drivers_refused(void **state)
 		  { "driver calls itself 'postgres', expected 'wrong_name'", NULL } },
 		{ "null_name", DBK_E_ABI,
 		  { "driver has no name, expected 'null_name'", NULL } },
+		{ "half_group", DBK_E_ABI,
+		  { "driver 'half_group' has only some of the ops "
+		    "list_tool_triggers, free_triggers, drop_trigger (all or none)",
+		    FAKES "/half_group.so: " } },
 		{ "nosuch", DBK_E_CONFIG,
 		  { "driver 'nosuch' not found: " FAKES "/nosuch.so does not exist"
-		    " (installed drivers: ", "good, missing_op, no_symbol, "
+		    " (installed drivers: ", "good, half_group, missing_op, no_symbol, "
 		    "not_a_driver, null_name, null_table, short_size" } },
 	};
 

@@ -196,6 +196,8 @@ wait "$hpid" || fail "the application transaction failed: $(cat "$WORK/hold.log"
 assert_eq 0 "$RC" "once #4 exits 0: $(cat "$WORK/once4.err")"
 assert_eq "skipped" "$(jqf once4.json '.[].actions[] | select(.action=="drop_trigger") | .outcome')" \
 	"the trigger drop is skipped: its table is in use"
+assert_contains "$(jqf once4.json '.[].actions[] | select(.action=="drop_trigger") | .note')" \
+	"table locked by another session: not waited on" "it never queued behind the application's lock"
 assert_eq "skipped_changed" \
 	"$(jqf once4.json ".[].actions[] | select(.action==\"drop_tables\") | .objects[] | select(.name==\"$LOG2\") | .status")" \
 	"the driver refuses repack.$LOG2 while its trigger remains"

@@ -1,5 +1,6 @@
 /* drivers/mysql/myd_render.c: turns an action into the statement the
- * executor will run (a log table rotation: its statements, in order). Names are quoted by backtick doubling, strings by
+ * executor will run (for a log table rotation: its statements, in order).
+ * Names are quoted by backtick doubling, strings by
  * mysql_real_escape_string, numbers are literals; nothing unquoted from
  * the catalog ever reaches SQL. Performs no change on the server. */
 #include "myd_render.h"

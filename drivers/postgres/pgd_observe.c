@@ -185,14 +185,12 @@ void pgd_free_tables(struct dbk_table_list *l)
 
 static const char pgd_triggers_sql[] =
 	PGD_TAG "WITH " PGD_CTE_REPACK
-	" SELECT n.nspname, c.relname, t.tgname, t.oid, c.oid, " PGD_REPACK_TRIGGER_FN ","
+	" SELECT n.nspname, c.relname, t.tgname, t.oid, c.oid,"
 	"  (SELECT running FROM repack)"
 	" FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid"
 	" JOIN pg_namespace n ON n.oid = c.relnamespace"
 	" JOIN pg_proc p ON p.oid = t.tgfoid JOIN pg_namespace pn ON pn.oid = p.pronamespace"
-	" WHERE NOT t.tgisinternal"
-	"  AND (t.tgname = 'repack_trigger' OR " PGD_REPACK_TRIGGER_FN ")"
-	"  AND EXISTS (SELECT 1 FROM pg_namespace r WHERE r.nspname = 'repack')"
+	" WHERE NOT t.tgisinternal AND " PGD_REPACK_TRIGGER_FN
 	" ORDER BY n.nspname, c.relname, t.tgname";
 
 static void pgd_fill_trigger(struct dbk_trigger *t, const PGresult *res, int r)
@@ -205,9 +203,7 @@ static void pgd_fill_trigger(struct dbk_trigger *t, const PGresult *res, int r)
 	t->table_id = (uint64_t)pgd_int(res, r, 4, 0);
 	t->feeds_schema = pgd_xstrdup("repack");
 	t->feeds_table = pgd_xasprintf("log_%" PRIu64, t->table_id);
-	t->flags = 0;
-	if (pgd_bool(res, r, 5))
-		t->flags = pgd_bool(res, r, 6) ? DBK_TRF_TOOL_RUNNING : DBK_TRF_TOOL_LEFTOVER;
+	t->flags = pgd_bool(res, r, 5) ? DBK_TRF_TOOL_RUNNING : DBK_TRF_TOOL_LEFTOVER;
 }
 
 int pgd_list_tool_triggers(struct dbk_conn *c, int64_t timeout_ms,

@@ -39,11 +39,10 @@ void pgd_free_tables(struct dbk_table_list *list);
 int pgd_list_indexes(struct dbk_conn *c, int64_t timeout_ms,
                      struct dbk_index_list **out, struct dbk_err *err);
 void pgd_free_indexes(struct dbk_index_list *list);
-/* pg_repack's triggers (named repack_trigger or calling a function of
- * schema repack) with the table each feeds, repack.log_<table OID>;
- * flagged TOOL_RUNNING or TOOL_LEFTOVER by the same check as tables, and
- * neither when the function is not pg_repack's. Empty without a schema
- * repack. */
+/* pg_repack's triggers (calling a function of schema repack) with the
+ * table each feeds, repack.log_<table OID>; flagged TOOL_RUNNING or
+ * TOOL_LEFTOVER by the same check as tables. A user's trigger that only
+ * shares the name is not the tool's and is not listed. */
 int pgd_list_tool_triggers(struct dbk_conn *c, int64_t timeout_ms,
                            struct dbk_trigger_list **out, struct dbk_err *err);
 void pgd_free_triggers(struct dbk_trigger_list *list);

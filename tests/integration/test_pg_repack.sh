@@ -57,6 +57,13 @@ BEGIN
 END
 $f$;
 SELECT public.crash_repack('app.orders');
+-- A decoy: the application's own trigger that only shares pg_repack's name.
+CREATE TABLE app.audit (id int);
+CREATE FUNCTION public.audit_fn() RETURNS trigger LANGUAGE plpgsql AS $f$
+BEGIN RETURN NULL; END
+$f$;
+CREATE TRIGGER repack_trigger AFTER INSERT ON app.audit FOR EACH ROW
+	EXECUTE FUNCTION public.audit_fn();
 -- Writes after the crash: the trigger logs them.
 INSERT INTO app.orders VALUES (1001, 'after the crash');
 UPDATE app.orders SET note = 'changed' WHERE id = 1;
@@ -152,6 +159,9 @@ order=$(jqf once2.json '[.[].actions[] | select(.statement | test("repack")) | .
 [[ $order == "drop_trigger drop_tables"* ]] && ok "once dropped the trigger, then the tables: $order" ||
 	fail "once ran in the order: $order"
 has_trigger app.orders && fail "the trigger is still there" || ok "the trigger is gone"
+has_trigger app.audit && ok "the application's own trigger named repack_trigger stays" ||
+	fail "the decoy trigger on app.audit was dropped"
+assert_not_contains "$(cat "$WORK/once2.json")" "audit" "the decoy is neither planned nor reported"
 for t in "$LOG" "table_$OID"; do
 	has_rel repack "$t" && fail "repack.$t was not dropped" || ok "repack.$t dropped"
 done
